@@ -1,0 +1,194 @@
+"""LAPOR! 1708 gateway: the Flask app factory and the command line.
+
+`python app.py` runs everything on one machine (web, RQ worker, cron, SMPP
+links); `python app.py worker|cron|smpp|web` runs one role for a process
+manager. See README.md for the full contract.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from types import FrameType
+
+from flask import Flask
+
+from config.logs import setup_logging
+from config.settings import get_settings
+
+log = logging.getLogger("app")
+
+
+def create_app() -> Flask:
+    """The WSGI app: every HTTP surface (gunicorn 'app:create_app()')."""
+    from gateway.channels import blueprints
+    from gateway.intake import set_inbound_listener
+    from web.health import bp as health_bp
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # an SMS webhook is never larger
+    app.register_blueprint(health_bp)
+    for blueprint in blueprints():
+        app.register_blueprint(blueprint)
+    set_inbound_listener(enqueue_handling)
+    return app
+
+
+def enqueue_handling(ids: list[int]) -> None:
+    """Wake a worker to handle freshly stored inbound messages (gateway -> handlers)."""
+    from models.queues import INBOUND_QUEUE, enqueue
+
+    enqueue(INBOUND_QUEUE, "handlers.jobs.process_inbound", ids)
+
+
+def prepare_database() -> None:
+    """Migrate to the newest schema and seed regions and agencies if empty."""
+    from models.db import session_scope
+    from models.migrate import upgrade
+    from models.seed import seed_all
+
+    get_settings().var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade()
+    with session_scope() as session:
+        seed_all(session)
+
+
+def run_worker(burst: bool = False) -> None:
+    """An RQ worker on every queue, with RQ's scheduler for delayed retries."""
+    from rq import SimpleWorker
+
+    from models.queues import QUEUES, get_redis
+
+    worker = SimpleWorker(list(QUEUES), connection=get_redis())
+    worker.work(burst=burst, with_scheduler=True, logging_level=get_settings().log_level)
+
+
+def run_cron() -> None:
+    """RQ's cron scheduler: enqueues the periodic sweeps."""
+    from rq.cron import CronScheduler
+
+    from models.queues import MAINTENANCE_QUEUE, get_redis
+    from models.sweep import sweep_messages
+
+    cron = CronScheduler(connection=get_redis(), logging_level=get_settings().log_level)
+    cron.register(sweep_messages, MAINTENANCE_QUEUE, interval=get_settings().sweep_interval_s)
+    cron.start()
+
+
+def run_web() -> None:
+    """The development web server (production: gunicorn 'app:create_app()')."""
+    from werkzeug.serving import make_server
+
+    settings = get_settings()
+    server = make_server(settings.http_host, settings.http_port, create_app(), threaded=True)
+    log.info("web listening on http://%s:%d", settings.http_host, settings.http_port)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+def _stop_on_sigterm() -> None:
+    def _raise(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
+def _spawn(role: str) -> subprocess.Popen[bytes]:
+    script = os.path.abspath(__file__)
+    return subprocess.Popen([sys.executable, script, role], env=os.environ.copy())
+
+
+def _stop_children(children: Sequence[subprocess.Popen[bytes]], timeout_s: float = 15.0) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log.warning("child pid=%d did not stop in time; killing it", child.pid)
+            child.kill()
+            child.wait()
+
+
+def run_all() -> None:
+    """Everything in one process tree; Ctrl-C (or SIGTERM) stops all of it cleanly."""
+    from models.queues import get_redis, stop_embedded_redis
+
+    settings = get_settings()
+    prepare_database()
+    get_redis().ping()  # starts the embedded Redis when no REDIS_URL is set
+    roles = ["worker", "cron"] + (["smpp"] if settings.smpp_links else [])
+    children = [_spawn(role) for role in roles]
+    _stop_on_sigterm()
+    try:
+        run_web()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        _stop_children(children)
+        stop_embedded_redis()
+        log.info("stopped")
+
+
+def _cmd_sweep(_args: argparse.Namespace) -> None:
+    from models.sweep import sweep_messages
+
+    print(sweep_messages())
+
+
+def _cmd_route(args: argparse.Namespace) -> None:
+    from routing.engine import get_router
+
+    router = get_router()
+    texts = (line.rstrip("\n") for line in sys.stdin) if args.jsonl else [args.text or ""]
+    for text in texts:
+        print(json.dumps(router.route(text).to_dict(), ensure_ascii=False))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="app.py", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="everything (the default)")
+    sub.add_parser("web", help="the web server only")
+    worker = sub.add_parser("worker", help="an RQ worker")
+    worker.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    sub.add_parser("cron", help="the periodic sweeps")
+    sub.add_parser("migrate", help="migrate and seed the database")
+    sub.add_parser("sweep", help="run the message sweep once")
+    route = sub.add_parser("route", help="print the routing decision for a text as JSON")
+    route.add_argument("text", nargs="?")
+    route.add_argument("--jsonl", action="store_true", help="read texts from stdin, one per line")
+    return parser
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "run": lambda a: run_all(),
+    "web": lambda a: run_web(),
+    "worker": lambda a: run_worker(burst=a.burst),
+    "cron": lambda a: run_cron(),
+    "migrate": lambda a: prepare_database(),
+    "sweep": _cmd_sweep,
+    "route": _cmd_route,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging(get_settings().log_level)
+    COMMANDS[args.command or "run"](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

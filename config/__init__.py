@@ -1,0 +1,1 @@
+"""Settings from the environment and the data files the product runs on."""

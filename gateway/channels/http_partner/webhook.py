@@ -1,0 +1,91 @@
+"""GET|POST /sms/http (from, to, text, id; token) and /sms/http/dlr (delivery reports).
+
+200 with an empty body only after the commit: Kannel's sms-service (with
+omit-empty) would otherwise text the body back to the citizen. 401 for a
+bad token, 503 while the database is down so the partner retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from flask import Blueprint, Response, request
+
+from config.settings import get_settings
+from gateway.channels.http_partner import CHANNEL, Partner, partner_by_token
+from gateway.intake import Inbound, TemporarilyUnavailable, accept
+from models import outbox
+from models.db import session_scope
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("http_partner", __name__)
+
+# Kannel's dlr-url %d: 1 delivered, 2 undeliverable, 4 queued at SMSC,
+# 8 accepted by SMSC, 16 rejected by SMSC.
+KANNEL_DLR = {
+    "1": "delivered",
+    "2": "undeliverable",
+    "4": "enroute",
+    "8": "accepted",
+    "16": "rejected",
+}
+ANONYMOUS_ID_WINDOW_S = 600
+
+
+def _partner() -> Partner | None:
+    token = request.headers.get("X-Partner-Token") or request.values.get("token", "")
+    return partner_by_token(get_settings(), token)
+
+
+def _empty(status: int = 200) -> Response:
+    return Response(b"", status=status, mimetype="text/plain")
+
+
+def _fallback_id(sender: str, recipient: str, text: str) -> str:
+    """For partners that send no id: one message per text and sender in a 10-minute window."""
+    bucket = int(time.time() // ANONYMOUS_ID_WINDOW_S)
+    digest = hashlib.sha256(f"{sender}\x00{recipient}\x00{text}\x00{bucket}".encode()).hexdigest()
+    return f"h:{digest[:32]}"
+
+
+@bp.route("/sms/http", methods=["GET", "POST"])
+def incoming() -> Response:
+    partner = _partner()
+    if partner is None:
+        log.warning("http partner refused: bad token from %s", request.remote_addr)
+        return Response("unknown partner token", status=401, mimetype="text/plain")
+    sender = request.values.get("from", "").strip()
+    if not sender:
+        return Response("'from' is required", status=400, mimetype="text/plain")
+    recipient = request.values.get("to", "").strip() or get_settings().shortcode
+    text = request.values.get("text", "")
+    external_id = request.values.get("id", "").strip() or _fallback_id(sender, recipient, text)
+    message = Inbound(CHANNEL, partner.name, external_id[:128], sender[:64], recipient[:32], text)
+    try:
+        accept(message)
+    except TemporarilyUnavailable:
+        return Response("try again", status=503, mimetype="text/plain")
+    return _empty()
+
+
+@bp.route("/sms/http/dlr", methods=["GET", "POST"])
+def delivery_report() -> Response:
+    partner = _partner()
+    if partner is None:
+        return Response("unknown partner token", status=401, mimetype="text/plain")
+    external_id = request.values.get("id", "")
+    state = KANNEL_DLR.get(request.values.get("status", ""))
+    if not external_id or state is None:
+        return _empty(204)
+    try:
+        with session_scope() as session:
+            outbox.record_receipt(
+                session, channel=CHANNEL, link=partner.name, external_id=external_id, state=state
+            )
+    except Exception:
+        log.exception("delivery report not stored partner=%s", partner.name)
+        return Response("try again", status=503, mimetype="text/plain")
+    return _empty()

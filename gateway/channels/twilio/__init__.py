@@ -1,0 +1,1 @@
+"""Twilio: signed webhooks in, the REST client out."""

@@ -1,0 +1,103 @@
+"""POST /sms/twilio (messages) and /sms/twilio/status (delivery status), signatures checked.
+
+Nothing is stored unless X-Twilio-Signature is valid; the empty TwiML answer
+comes only after the commit, and a replayed MessageSid creates nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, request
+from twilio.request_validator import RequestValidator
+
+from config.settings import get_settings
+from gateway.intake import Inbound, TemporarilyUnavailable, accept
+from models import outbox
+from models.db import session_scope
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("twilio", __name__)
+CHANNEL = LINK = "twilio"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+STATUS_MAP = {
+    "delivered": "delivered",
+    "undelivered": "undeliverable",
+    "failed": "failed",
+    "sent": "enroute",
+    "queued": "accepted",
+    "accepted": "accepted",
+    "sending": "accepted",
+}
+
+
+def _signed_url() -> str:
+    """The URL Twilio signed: PUBLIC_URL when behind a proxy, else what we were called on."""
+    public = get_settings().public_url
+    if public:
+        query = request.query_string.decode()
+        return public.rstrip("/") + request.path + (f"?{query}" if query else "")
+    return request.url
+
+
+def _verified() -> bool:
+    token = get_settings().twilio_auth_token
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token or not signature:
+        return False
+    return RequestValidator(token).validate(_signed_url(), request.form.to_dict(), signature)
+
+
+@bp.post("/sms/twilio")
+def incoming() -> Response:
+    if not _verified():
+        log.warning("twilio webhook refused: bad or missing signature")
+        return Response("invalid signature", status=403, mimetype="text/plain")
+    form = request.form
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    if not sid or "From" not in form:
+        return Response("MessageSid and From are required", status=400, mimetype="text/plain")
+    message = Inbound(
+        channel=CHANNEL,
+        link=LINK,
+        external_id=sid,
+        sender=form["From"],
+        recipient=form.get("To", ""),
+        text=form.get("Body", ""),
+        parts=int(form.get("NumSegments") or 1)
+        if (form.get("NumSegments") or "1").isdigit()
+        else 1,
+    )
+    try:
+        accept(message)
+    except TemporarilyUnavailable:
+        return Response("try again", status=503, mimetype="text/plain")
+    return Response(EMPTY_TWIML, mimetype="text/xml")
+
+
+@bp.post("/sms/twilio/status")
+def status() -> Response:
+    if not _verified():
+        return Response("invalid signature", status=403, mimetype="text/plain")
+    sid = request.form.get("MessageSid", "")
+    state = STATUS_MAP.get(request.form.get("MessageStatus", "").lower())
+    if not sid or state is None:
+        return Response(status=204)
+    error = request.form.get("ErrorCode")
+    try:
+        with session_scope() as session:
+            known = outbox.record_receipt(
+                session,
+                channel=CHANNEL,
+                link=LINK,
+                external_id=sid,
+                state=state,
+                error=f"twilio error {error}" if error else None,
+            )
+    except Exception:
+        log.exception("twilio status not stored sid=%s", sid)
+        return Response("try again", status=503, mimetype="text/plain")
+    if not known:
+        log.info("twilio status for unknown sid=%s", sid)
+    return Response(status=204)

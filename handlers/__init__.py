@@ -1,0 +1,1 @@
+"""What a message means: parsing, citizen and officer commands, USSD menus."""

@@ -1,0 +1,1 @@
+"""The data model, persistence and the actions layer (the only writer of complaint state)."""

@@ -1,0 +1,89 @@
+"""Inbound messages: stored and committed before any channel acknowledges them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.base import Base, utcnow
+
+
+class InboundState(StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
+class InboundMessage(Base):
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "link", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    link: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    sender: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    parts: Mapped[int] = mapped_column(default=1)
+    incomplete: Mapped[bool] = mapped_column(default=False)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    state: Mapped[str] = mapped_column(String(16), default=InboundState.RECEIVED, index=True)
+    processed_at: Mapped[datetime | None] = mapped_column(default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), default=None)
+
+
+def store_inbound(
+    session: Session,
+    *,
+    channel: str,
+    link: str,
+    external_id: str,
+    sender: str,
+    recipient: str,
+    text: str,
+    parts: int = 1,
+    incomplete: bool = False,
+    received_at: datetime | None = None,
+) -> tuple[int, bool]:
+    """Insert once per (channel, link, external_id); return (id, created).
+
+    A telco that re-delivers the same message gets the existing row back, so
+    a repeated delivery creates nothing new. The caller commits, then acks.
+    """
+    values = {
+        "channel": channel,
+        "link": link,
+        "external_id": external_id,
+        "sender": sender,
+        "recipient": recipient,
+        "text": text,
+        "parts": parts,
+        "incomplete": incomplete,
+        "received_at": received_at or utcnow(),
+        "state": InboundState.RECEIVED,
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(InboundMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["channel", "link", "external_id"])
+        .returning(InboundMessage.id)
+    )
+    new_id = session.execute(stmt).scalar()
+    if new_id is not None:
+        return new_id, True
+    existing = session.execute(
+        select(InboundMessage.id).where(
+            InboundMessage.channel == channel,
+            InboundMessage.link == link,
+            InboundMessage.external_id == external_id,
+        )
+    ).scalar_one()
+    return existing, False

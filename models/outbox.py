@@ -1,0 +1,249 @@
+"""The outbox: every SMS to send is a row written with the change that caused it.
+
+Senders claim rows (queued -> sending, with a lease), then mark them sent,
+for retry with backoff, or failed. A row the carrier accepted is never sent
+again: only `queued` rows can be claimed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.base import Base, utcnow
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"  # accepted by the carrier
+    DELIVERED = "delivered"  # the handset got it (delivery receipt)
+    FAILED = "failed"  # visible to operators, who may retry it
+
+
+class OutboundMessage(Base):
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_due", "status", "channel", "link", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    template: Mapped[str] = mapped_column(String(48))
+    channel: Mapped[str] = mapped_column(String(16))
+    link: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    external_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, one per segment
+    dlr_state: Mapped[str | None] = mapped_column(String(24), default=None)
+    dlr_at: Mapped[datetime | None] = mapped_column(default=None)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    complaint_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaints.id"), index=True, default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OutboundSegment(Base):
+    """A carrier message id of one sent segment, kept to match delivery receipts."""
+
+    __tablename__ = "outbound_segments"
+    __table_args__ = (Index("ix_segment_lookup", "channel", "link", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbound_id: Mapped[int] = mapped_column(ForeignKey("outbound_messages.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    link: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    dlr_state: Mapped[str | None] = mapped_column(String(24), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+@dataclass(frozen=True)
+class OutboundClaim:
+    """What a sender needs to send one row, detached from the session."""
+
+    id: int
+    recipient: str
+    sender: str
+    text: str
+    channel: str
+    link: str
+    attempts: int
+
+
+LEASE = timedelta(seconds=120)
+
+
+def _claim(session: Session, where: list, limit: int) -> list[OutboundClaim]:
+    now = utcnow()
+    ids = (
+        select(OutboundMessage.id)
+        .where(
+            OutboundMessage.status == OutboxStatus.QUEUED,
+            OutboundMessage.next_attempt_at <= now,
+            *where,
+        )
+        .order_by(OutboundMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed_ids = list(session.execute(ids).scalars())
+    if not claimed_ids:
+        return []
+    rows = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_(claimed_ids), OutboundMessage.status == OutboxStatus.QUEUED)
+        .values(
+            status=OutboxStatus.SENDING,
+            lease_until=now + LEASE,
+            attempts=OutboundMessage.attempts + 1,
+        )
+        .returning(
+            OutboundMessage.id,
+            OutboundMessage.recipient,
+            OutboundMessage.sender,
+            OutboundMessage.text,
+            OutboundMessage.channel,
+            OutboundMessage.link,
+            OutboundMessage.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted((OutboundClaim(*row) for row in rows), key=lambda c: c.id)
+
+
+def claim_outbound(session: Session, *, channel: str, link: str, limit: int) -> list[OutboundClaim]:
+    """Claim up to `limit` due rows of one link (for a link that pulls, like SMPP)."""
+    where = [OutboundMessage.channel == channel, OutboundMessage.link == link]
+    return _claim(session, where, limit)
+
+
+def claim_ids(session: Session, ids: list[int]) -> list[OutboundClaim]:
+    """Claim the given rows if they are still queued and due (for an RQ send job)."""
+    return _claim(session, [OutboundMessage.id.in_(ids)], len(ids))
+
+
+def mark_sent(session: Session, outbound_id: int, external_ids: list[str]) -> None:
+    """The carrier accepted the message: keep its ids for delivery receipts."""
+    row = session.get(OutboundMessage, outbound_id)
+    if row is None:
+        return
+    now = utcnow()
+    row.status = OutboxStatus.SENT
+    row.sent_at = now
+    row.lease_until = None
+    row.last_error = None
+    row.external_ids = json.dumps(external_ids)
+    for external_id in external_ids:
+        if external_id:
+            session.add(
+                OutboundSegment(
+                    outbound_id=outbound_id,
+                    channel=row.channel,
+                    link=row.link,
+                    external_id=external_id,
+                    created_at=now,
+                )
+            )
+
+
+def backoff(attempts: int, base_s: float = 5.0, cap_s: float = 3600.0) -> float:
+    """Exponential backoff with full jitter: spreads retries after an outage."""
+    return random.uniform(base_s, min(cap_s, base_s * 2 ** max(attempts - 1, 0)))
+
+
+def mark_retry(
+    session: Session,
+    outbound_id: int,
+    error: str,
+    delay_s: float | None = None,
+    max_attempts: int = 8,
+) -> float | None:
+    """Put the row back in the queue after a temporary error; return the delay.
+
+    After `max_attempts` the row fails visibly instead (and None is returned).
+    """
+    row = session.get(OutboundMessage, outbound_id)
+    if row is None:
+        return None
+    if row.attempts >= max_attempts:
+        mark_failed(session, outbound_id, f"gave up after {row.attempts} attempts: {error}")
+        return None
+    delay = backoff(row.attempts) if delay_s is None else delay_s
+    row.status = OutboxStatus.QUEUED
+    row.lease_until = None
+    row.last_error = error[:1000]
+    row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+    return delay
+
+
+def mark_failed(session: Session, outbound_id: int, error: str) -> None:
+    row = session.get(OutboundMessage, outbound_id)
+    if row is None:
+        return
+    row.status = OutboxStatus.FAILED
+    row.lease_until = None
+    row.last_error = error[:1000]
+
+
+FINAL_RECEIPT_STATES = frozenset({"delivered", "undeliverable", "rejected", "expired", "failed"})
+
+
+def record_receipt(
+    session: Session,
+    *,
+    channel: str,
+    link: str,
+    external_id: str,
+    state: str,
+    error: str | None = None,
+) -> bool:
+    """Match a delivery receipt to its segment; late, repeated and out-of-order ones included.
+
+    A final state is never replaced by an intermediate one that arrives
+    late; the message is delivered when every segment is. Returns False for
+    an unknown id.
+    """
+    segment = session.execute(
+        select(OutboundSegment)
+        .where(
+            OutboundSegment.channel == channel,
+            OutboundSegment.link == link,
+            OutboundSegment.external_id == external_id,
+        )
+        .order_by(OutboundSegment.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if segment is None:
+        return False
+    if segment.dlr_state in FINAL_RECEIPT_STATES and state not in FINAL_RECEIPT_STATES:
+        return True
+    segment.dlr_state = state
+    row = session.get(OutboundMessage, segment.outbound_id)
+    if row is None:
+        return True
+    states = list(
+        session.execute(
+            select(OutboundSegment.dlr_state).where(OutboundSegment.outbound_id == row.id)
+        ).scalars()
+    )
+    row.dlr_at = utcnow()
+    if all(s == "delivered" for s in states):
+        row.dlr_state = "delivered"
+        row.status = OutboxStatus.DELIVERED
+    elif row.dlr_state not in FINAL_RECEIPT_STATES or state in FINAL_RECEIPT_STATES:
+        row.dlr_state = state
+        if error:
+            row.last_error = error[:1000]
+    return True

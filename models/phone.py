@@ -1,0 +1,42 @@
+"""Phone numbers: one reporter whatever the spelling (08xx, 628xx, +628xx), masked everywhere."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+_LONG_NUMBER = re.compile(r"(?<![\w+-])(\+?)(\d{5,11})(\d{4})(?![\w-])")
+
+
+def normalize(raw: str, region: str = "ID") -> str | None:
+    """E.164 (+628113643xxxx) for a valid number, None otherwise.
+
+    Indonesian operators deliver 08.., 628.. and +628..; a bare 62.. without
+    the plus is treated as international.
+    """
+    digits = raw.strip().replace(" ", "").replace("-", "")
+    if not digits:
+        return None
+    if digits[0].isdigit() and digits.startswith("62"):
+        digits = "+" + digits
+    try:
+        number = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask(msisdn: str) -> str:
+    """628113643xxxx: the last four digits hidden, no plus; safe for logs and agencies."""
+    digits = msisdn.lstrip("+")
+    if len(digits) <= 4:
+        return "x" * len(digits)
+    return digits[:-4] + "xxxx"
+
+
+def mask_in_text(text: str) -> str:
+    """Mask every phone-number-looking run of 9+ digits inside free text (log lines)."""
+    return _LONG_NUMBER.sub(lambda m: m.group(2) + "xxxx", text)

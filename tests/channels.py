@@ -1,0 +1,69 @@
+"""What a telco or Twilio does to the gateway, for tests: signed posts, partner posts, waits."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
+
+from models.complaints import Complaint
+from models.db import session_scope
+from models.outbox import OutboundMessage
+from support import wait_for
+
+TWILIO_TOKEN = "test-twilio-auth-token"
+PARTNER_TOKEN = "partner-secret-token"
+PUBLIC_URL = "https://gateway.lapor.test"
+
+
+def twilio_params(body: str, sender: str, sid: str | None = None) -> dict[str, str]:
+    return {
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
+        "AccountSid": "AC" + "0" * 32,
+        "From": sender,
+        "To": "1708",
+        "Body": body,
+        "NumSegments": "1",
+    }
+
+
+def twilio_post(
+    client: FlaskClient,
+    params: dict[str, str],
+    path: str = "/sms/twilio",
+    token: str = TWILIO_TOKEN,
+) -> TestResponse:
+    """POST the way Twilio does: form-encoded, signed over PUBLIC_URL + path."""
+    signature = RequestValidator(token).compute_signature(PUBLIC_URL + path, params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def partner_get(
+    client: FlaskClient, text: str, sender: str, msg_id: str | None = None
+) -> TestResponse:
+    """Kannel's sms-service get-url: everything in the query, the token as a parameter."""
+    query = {"from": sender, "to": "1708", "text": text, "id": msg_id or uuid.uuid4().hex}
+    return client.get("/sms/http", query_string={**query, "token": PARTNER_TOKEN})
+
+
+def count(model: type, *where: object) -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def complaint_by_text(text: str) -> Complaint:
+    def find() -> Complaint | None:
+        with session_scope() as session:
+            return session.scalar(select(Complaint).where(Complaint.text == text))
+
+    return wait_for(find)
+
+
+def outbox_rows(*where: object) -> list[OutboundMessage]:
+    with session_scope() as session:
+        return list(
+            session.scalars(select(OutboundMessage).where(*where).order_by(OutboundMessage.id))
+        )

@@ -1,0 +1,101 @@
+"""Kannel-style partners: MO over GET/POST with a token, replies to send_url, delivery reports."""
+
+from __future__ import annotations
+
+import subprocess
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from channels import PARTNER_TOKEN, complaint_by_text, count, outbox_rows, partner_get
+from recorder import Recorder
+
+from app import create_app
+from models.inbound import InboundMessage
+from models.outbox import OutboxStatus
+from support import wait_for
+
+CITIZEN = "081234567802"
+
+
+@pytest.fixture()
+def client(db: dict[str, str], worker: subprocess.Popen[bytes]):  # type: ignore[no-untyped-def]
+    return create_app().test_client()
+
+
+def test_get_with_token_parameter_files_a_complaint_and_replies_through_send_url(
+    client, sent: Recorder
+) -> None:
+    text = "Air PDAM mati tiga hari di Kota Semarang"
+    resp = partner_get(client, text, CITIZEN)
+    assert resp.status_code == 200
+    assert resp.data == b""  # Kannel (omit-empty) must not text a body back
+
+    complaint = complaint_by_text(text)
+    request = wait_for(lambda: sent.to("/cgi-bin/sendsms"))[0]
+    assert request.params["username"] == "gw" and request.params["password"] == "pw"
+    assert request.params["from"] == "1708"
+    assert request.params["to"] == CITIZEN
+    assert f"#{complaint.tracking_number}" in request.params["text"]
+    assert request.params["dlr-mask"] == "31"
+    dlr = urlsplit(request.params["dlr-url"])
+    assert dlr.path == "/sms/http/dlr"
+    assert dlr.query.endswith("&status=%d")
+
+
+def test_post_with_header_token_is_accepted(client, sent: Recorder) -> None:
+    text = "Pungli di kantor kelurahan Kota Makassar"
+    resp = client.post(
+        "/sms/http",
+        data={"from": CITIZEN, "to": "1708", "text": text, "id": "k-1"},
+        headers={"X-Partner-Token": PARTNER_TOKEN},
+    )
+    assert resp.status_code == 200 and resp.data == b""
+    complaint_by_text(text)
+
+
+@pytest.mark.parametrize("token", ["", "wrong-token"])
+def test_a_wrong_token_is_refused_and_nothing_stored(client, token: str) -> None:
+    resp = client.get(
+        "/sms/http", query_string={"from": CITIZEN, "text": "x y z", "id": "1", "token": token}
+    )
+    assert resp.status_code == 401
+    assert count(InboundMessage) == 0
+
+
+def test_missing_sender_is_a_clean_refusal(client) -> None:
+    resp = client.get("/sms/http", query_string={"text": "halo", "token": PARTNER_TOKEN})
+    assert resp.status_code == 400
+    assert count(InboundMessage) == 0
+
+
+def test_repeated_delivery_of_the_same_id_is_one_complaint(client, sent: Recorder) -> None:
+    text = "Jembatan putus di Kabupaten Sijunjung"
+    for _ in range(3):
+        assert partner_get(client, text, CITIZEN, msg_id="same-id").status_code == 200
+    complaint_by_text(text)
+    wait_for(lambda: sent.to("/cgi-bin/sendsms"))
+    assert count(InboundMessage) == 1
+    assert len(outbox_rows()) == 1
+
+
+def test_delivery_report_marks_the_reply_delivered(client, sent: Recorder) -> None:
+    partner_get(client, "Sampah tidak diangkut di Kota Bogor", CITIZEN)
+    request = wait_for(lambda: sent.to("/cgi-bin/sendsms"))[0]
+    wait_for(lambda: outbox_rows()[0].status == OutboxStatus.SENT)
+    dlr = urlsplit(request.params["dlr-url"].replace("%d", "1"))
+    query = {k: v[0] for k, v in parse_qs(dlr.query).items()}
+    assert client.get(dlr.path, query_string=query).status_code == 200
+    row = outbox_rows()[0]
+    assert row.status == OutboxStatus.DELIVERED and row.dlr_state == "delivered"
+
+
+def test_db_down_answers_503_so_the_partner_retries(client, monkeypatch) -> None:
+    from sqlalchemy import create_engine
+
+    import models.db
+
+    dead = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    factory = models.db.sessionmaker(bind=dead)
+    monkeypatch.setattr(models.db, "_session_factory", lambda: factory)
+    resp = partner_get(client, "jalan rusak", CITIZEN)
+    assert resp.status_code == 503

@@ -1,0 +1,58 @@
+"""Replies survive carrier hiccups: retried with backoff, sent once, failures visible."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from channels import complaint_by_text, outbox_rows, partner_get
+from recorder import Recorder
+
+from app import create_app
+from models.outbox import OutboxStatus
+from support import wait_for
+
+CITIZEN = "081234567810"
+
+
+@pytest.fixture()
+def client(db: dict[str, str], worker: subprocess.Popen[bytes]):  # type: ignore[no-untyped-def]
+    return create_app().test_client()
+
+
+def _final_row():  # type: ignore[no-untyped-def]
+    def final():  # type: ignore[no-untyped-def]
+        rows = outbox_rows()
+        done = rows and rows[0].status in (OutboxStatus.SENT, OutboxStatus.FAILED)
+        return rows[0] if done else None
+
+    return wait_for(final, timeout_s=30)
+
+
+def test_temporary_errors_are_retried_with_backoff_and_sent_once(client, sent: Recorder) -> None:
+    sent.fail_with.extend([500, 503])
+    partner_get(client, "Jalan rusak di Kota Padang", CITIZEN)
+    row = _final_row()
+    assert row.status == OutboxStatus.SENT
+    assert row.attempts == 3
+    requests = sent.to("/cgi-bin/sendsms")
+    assert len(requests) == 3  # two refused by the carrier, one accepted
+    assert row.next_attempt_at > row.created_at  # it waited before retrying
+
+
+def test_a_permanent_refusal_fails_visibly_without_retrying(client, sent: Recorder) -> None:
+    sent.fail_with.append(400)
+    partner_get(client, "Sampah menumpuk di Kota Medan", CITIZEN)
+    row = _final_row()
+    assert row.status == OutboxStatus.FAILED
+    assert "refused with 400" in (row.last_error or "")
+    assert len(sent.to("/cgi-bin/sendsms")) == 1
+
+
+def test_giving_up_after_the_attempt_limit(client, sent: Recorder) -> None:
+    sent.fail_with.extend([500, 500, 500, 500])
+    partner_get(client, "Lampu jalan mati di Kota Solo", CITIZEN)
+    row = _final_row()
+    assert row.status == OutboxStatus.FAILED
+    assert "gave up after 3 attempts" in (row.last_error or "")
+    assert complaint_by_text("Lampu jalan mati di Kota Solo")  # the complaint itself is safe

@@ -1,0 +1,57 @@
+"""A telco repeating a delivery must not create a second message."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from models.db import session_scope
+from models.inbound import InboundMessage, store_inbound
+
+
+def _deliver(external_id: str = "abc-1", text: str = "jalan rusak") -> tuple[int, bool]:
+    with session_scope() as session:
+        return store_inbound(
+            session,
+            channel="http",
+            link="partner-a",
+            external_id=external_id,
+            sender="+628113643123",
+            recipient="1708",
+            text=text,
+        )
+
+
+def _count() -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(InboundMessage)) or 0
+
+
+def test_repeated_delivery_stores_one_row(db: dict[str, str]) -> None:
+    first_id, created = _deliver()
+    again_id, created_again = _deliver()
+    assert created and not created_again
+    assert again_id == first_id
+    assert _count() == 1
+
+
+def test_same_id_on_another_link_is_another_message(db: dict[str, str]) -> None:
+    _deliver()
+    with session_scope() as session:
+        _, created = store_inbound(
+            session,
+            channel="http",
+            link="partner-b",
+            external_id="abc-1",
+            sender="+628113643123",
+            recipient="1708",
+            text="jalan rusak",
+        )
+    assert created
+    assert _count() == 2
+
+
+def test_text_is_stored_verbatim(db: dict[str, str]) -> None:
+    hostile = "'); DROP TABLE complaints; -- \u202e 😀"
+    inbound_id, _ = _deliver("x-2", hostile)
+    with session_scope() as session:
+        assert session.get(InboundMessage, inbound_id).text == hostile

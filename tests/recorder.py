@@ -1,0 +1,92 @@
+"""A local HTTP server standing in for Twilio's REST API and partners' send_url.
+
+It records exactly what the real clients sent (method, path, headers,
+query and form fields) and answers like the real service would.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    params: dict[str, str]
+
+
+@dataclass
+class Recorder:
+    """Thread-safe log of requests plus a queue of forced failure statuses."""
+
+    requests: list[Recorded] = field(default_factory=list)
+    fail_with: list[int] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.fail_with.clear()
+
+    def to(self, path_part: str) -> list[Recorded]:
+        with self.lock:
+            return [r for r in self.requests if path_part in r.path]
+
+    def start(self) -> Recorder:
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                params = {
+                    k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()
+                }
+                params.update({k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()})
+                with recorder.lock:
+                    recorder.requests.append(
+                        Recorded(self.command, parts.path, dict(self.headers.items()), params)
+                    )
+                    status = recorder.fail_with.pop(0) if recorder.fail_with else 0
+                if status:
+                    self._reply(status, b'{"code": 20500, "message": "forced failure"}')
+                elif parts.path.endswith("/Messages.json"):
+                    sid = "SM" + uuid.uuid4().hex
+                    self._reply(201, json.dumps({"sid": sid, "status": "queued"}).encode())
+                else:
+                    self._reply(202, b"0: Accepted for delivery")
+
+            def _reply(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _handle
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()

@@ -1,0 +1,58 @@
+"""Every SMS template fits two GSM-7 segments with worst-case values, and stays GSM-7."""
+
+from __future__ import annotations
+
+import pytest
+
+from templates_sms.gsm import segments, septets, to_gsm7
+from templates_sms.render import WORST_CASE, load, placeholders, render
+
+TEMPLATES = sorted(
+    name for name, spec in load().items() if isinstance(spec, dict) and "text" in spec
+)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_template_fits_its_budget_with_worst_case_values(name: str) -> None:
+    spec = load()[name]
+    values = {field: WORST_CASE[field] for field in placeholders(spec["text"])}
+    text = render(name, **values)
+    assert septets(text) is not None, f"{name} is not GSM-7: {text!r}"
+    assert segments(text) <= spec.get("segments", 2), f"{name}: {septets(text)} septets"
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_template_wording_itself_is_gsm7(name: str) -> None:
+    assert septets(load()[name]["text"]) is not None
+
+
+def test_every_placeholder_has_a_worst_case() -> None:
+    used = {field for name in TEMPLATES for field in placeholders(load()[name]["text"])}
+    assert used <= WORST_CASE.keys()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\u201cJalan\u201d rusak",
+        "caf\u00e9\u00a0\u2014 ok\u2026",
+        "emoji \U0001f621",
+        "\u4e2d\u6587",
+    ],
+)
+def test_values_with_stray_characters_never_switch_the_sms_to_ucs2(value: str) -> None:
+    assert septets(render("ack_new", tracking="1000001", agency=value)) is not None
+
+
+def test_folding_keeps_plain_text_and_replaces_typography() -> None:
+    assert to_gsm7("Jalan rusak, 100% parah!") == "Jalan rusak, 100% parah!"
+    assert to_gsm7("\u201cx\u201d \u2018y\u2019\u00a0z\u2013") == "\"x\" 'y' z-"
+
+
+def test_segment_arithmetic() -> None:
+    assert segments("a" * 160) == 1
+    assert segments("a" * 161) == 2
+    assert segments("a" * 306) == 2
+    assert segments("a" * 307) == 3
+    assert segments("{" * 80) == 1  # extension characters cost two septets
+    assert segments("{" * 81) == 2

@@ -1,0 +1,1 @@
+"""HTTP surfaces for people and operators: health, simulator, admin API, Open311, metrics."""
