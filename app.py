@@ -95,6 +95,13 @@ def run_web() -> None:
         server.server_close()
 
 
+def run_smpp() -> None:
+    """Every configured SMPP link in this process (one thread owns each socket)."""
+    from gateway.smpp.runner import run_links
+
+    run_links(enqueue_handling)
+
+
 def _stop_on_sigterm() -> None:
     def _raise(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
@@ -164,6 +171,8 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="an RQ worker")
     worker.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     sub.add_parser("cron", help="the periodic sweeps")
+    sub.add_parser("smpp", help="the SMPP links of SMPP_LINKS")
+    sub.add_parser("smsc-sim", help="a local SMSC simulator (smpp34); --help for its options")
     sub.add_parser("migrate", help="migrate and seed the database")
     sub.add_parser("sweep", help="run the message sweep once")
     route = sub.add_parser("route", help="print the routing decision for a text as JSON")
@@ -177,6 +186,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "web": lambda a: run_web(),
     "worker": lambda a: run_worker(burst=a.burst),
     "cron": lambda a: run_cron(),
+    "smpp": lambda a: run_smpp(),
     "migrate": lambda a: prepare_database(),
     "sweep": _cmd_sweep,
     "route": _cmd_route,
@@ -184,6 +194,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["smsc-sim"]:
+        from gateway.smpp.simulator import main as simulator_main
+
+        setup_logging(get_settings().log_level)
+        return simulator_main(argv[1:])
     args = _parser().parse_args(argv)
     setup_logging(get_settings().log_level)
     COMMANDS[args.command or "run"](args)

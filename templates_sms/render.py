@@ -1,7 +1,8 @@
 """Render SMS templates: values folded into GSM-7, long values shortened to fit.
 
-Templates live in `templates_sms/<lang>.toml` so that wording changes are
-data, not code; a test renders each with WORST_CASE values.
+Templates live in `templates_sms/<lang>/*.toml` (one file per area: citizen,
+officer, ussd...) so that wording changes are data, not code; a test
+renders each with WORST_CASE values.
 """
 
 from __future__ import annotations
@@ -36,8 +37,16 @@ class TemplateError(KeyError):
 
 @lru_cache(maxsize=4)
 def load(lang: str = DEFAULT_LANG) -> dict[str, Any]:
-    with (HERE / f"{lang}.toml").open("rb") as handle:
-        return tomllib.load(handle)
+    """Every template of a language; a name defined in two files is an error."""
+    merged: dict[str, Any] = {}
+    for path in sorted((HERE / lang).glob("*.toml")):
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+        clash = merged.keys() & data.keys()
+        if clash:
+            raise TemplateError(f"{path.name} redefines {sorted(clash)}")
+        merged.update(data)
+    return merged
 
 
 def placeholders(template: str) -> list[str]:

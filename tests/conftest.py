@@ -23,6 +23,7 @@ from sqlalchemy import text
 from support import create_pg_database, drop_pg_database, start_role, stop_role
 
 MUTABLE_TABLES = (
+    "smpp_mo_parts",
     "outbound_segments",
     "outbound_messages",
     "complaint_events",
@@ -113,13 +114,25 @@ def app_env(
 
 @pytest.fixture()
 def db(app_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """A clean slate of complaints, messages, reporters and officers (regions and agencies stay)."""
-    from models.db import get_engine
+    """A clean slate of complaints, messages, reporters and officers (regions and agencies stay).
 
-    with get_engine().begin() as conn:
-        for table in MUTABLE_TABLES:
-            conn.execute(text(f"DELETE FROM {table}"))
+    Pending jobs of the previous test are dropped first; on PostgreSQL one
+    TRUNCATE waits for a job still in flight and never reuses ids, so a late
+    job of the previous test can only find nothing to do.
+    """
+    from models.db import get_engine
+    from models.queues import get_redis
+
+    get_redis().flushdb()
+    engine = get_engine()
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} CASCADE"))
+        else:
+            for table in MUTABLE_TABLES:
+                conn.execute(text(f"DELETE FROM {table}"))
         conn.execute(text("DELETE FROM agencies WHERE code LIKE 'TEST.%'"))
+    get_redis().flushdb()
     yield app_env
 
 

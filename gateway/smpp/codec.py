@@ -1,0 +1,120 @@
+"""Text <-> SMPP short_message bytes: GSM 03.38, UCS-2 (with surrogate pairs), Latin-1.
+
+smpplib's gsm helpers are not used for the alphabet: their table lacks '§'
+(0x5F) and sends '`' as 0x5F, they cannot decode, and they split escape
+sequences and surrogate pairs across segments.
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+ESC = 0x1B
+# GSM 03.38 default alphabet, septets 0x00-0x7F (0x1B is the escape to the extension table).
+GSM_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENSION = {
+    0x0A: "\f",
+    0x14: "^",
+    0x28: "{",
+    0x29: "}",
+    0x2F: "\\",
+    0x3C: "[",
+    0x3D: "~",
+    0x3E: "]",
+    0x40: "|",
+    0x65: "€",
+}
+_ENCODE_BASIC = {ch: code for code, ch in enumerate(GSM_BASIC) if code != ESC}
+_ENCODE_EXT = {ch: code for code, ch in GSM_EXTENSION.items()}
+
+DC_DEFAULT = 0x00
+DC_IA5 = 0x01
+DC_BINARY = 0x02
+DC_LATIN1 = 0x03
+DC_BINARY2 = 0x04
+DC_UCS2 = 0x08
+
+
+def gsm_septets(text: str) -> list[list[int]] | None:
+    """The septets of each character (one or two with the escape), or None if not GSM-7."""
+    out: list[list[int]] = []
+    for ch in text:
+        if ch in _ENCODE_BASIC:
+            out.append([_ENCODE_BASIC[ch]])
+        elif ch in _ENCODE_EXT:
+            out.append([ESC, _ENCODE_EXT[ch]])
+        else:
+            return None
+    return out
+
+
+def gsm_encode(text: str) -> bytes:
+    """Unpacked GSM-7 (one septet per octet, as SMPP carries it); ValueError if impossible."""
+    septets = gsm_septets(text)
+    if septets is None:
+        raise ValueError("text has characters outside the GSM 03.38 alphabet")
+    return bytes(code for char in septets for code in char)
+
+
+def gsm_decode(data: bytes) -> str:
+    """Unpacked GSM-7 to text; an unknown escape falls back to the basic character (03.38)."""
+    out: list[str] = []
+    escaped = False
+    for octet in data:
+        code = octet & 0x7F
+        if escaped:
+            out.append(GSM_EXTENSION.get(code, GSM_BASIC[code] if code != ESC else " "))
+            escaped = False
+        elif code == ESC:
+            escaped = True
+        else:
+            out.append(GSM_BASIC[code])
+    return "".join(out)
+
+
+def ucs2_decode(data: bytes) -> str:
+    """UTF-16BE, so surrogate pairs become one character; an odd trailing byte is dropped."""
+    return data[: len(data) & ~1].decode("utf-16-be", errors="replace")
+
+
+def text_kind(data_coding: int) -> str:
+    """'gsm', 'latin1', 'ascii', 'ucs2' or 'binary' for a data_coding (GSM DCS groups too)."""
+    if data_coding == DC_DEFAULT:
+        return "gsm"
+    if data_coding == DC_IA5:
+        return "ascii"
+    if data_coding == DC_LATIN1:
+        return "latin1"
+    if data_coding == DC_UCS2:
+        return "ucs2"
+    group = data_coding >> 4
+    if group in (0x0, 0x1, 0x2, 0x3) or group == 0xF:
+        # GSM 03.38 general coding / message class groups: bits 3-2 are the alphabet
+        # (0xF0 group has only bit 2: 0 = default alphabet, 1 = 8-bit data).
+        alphabet = (data_coding >> 2) & (0x01 if group == 0xF else 0x03)
+        if group in (0x2, 0x3):  # compressed text: we cannot read it
+            return "binary"
+        return {0: "gsm", 1: "binary", 2: "ucs2"}.get(alphabet, "binary")
+    return "binary"
+
+
+def decode_text(data_coding: int, data: bytes) -> str | None:
+    """The text of a short message, or None when it is binary (ports, ringtones, OTA)."""
+    kind = text_kind(data_coding)
+    if kind == "gsm":
+        # Some SMSCs send Latin-1 under data_coding 0; a septet never exceeds 0x7F.
+        if any(octet > 0x7F for octet in data):
+            return data.decode("latin-1")
+        return gsm_decode(data)
+    if kind == "ascii":
+        return data.decode("ascii", errors="replace")
+    if kind == "latin1":
+        return data.decode("latin-1")
+    if kind == "ucs2":
+        return ucs2_decode(data)
+    return None

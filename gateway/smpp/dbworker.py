@@ -1,0 +1,243 @@
+"""The link's database thread: group commits of MO, receipts and send outcomes, then the acks.
+
+Everything a deliver_sm carries is committed before its deliver_sm_resp goes
+out; while the database is down the SMSC gets ESME_RX_T_APPN so it re-delivers.
+Batching many deliver_sm into one transaction is what keeps a link fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
+
+from gateway.smpp import metrics
+from gateway.smpp.config import LinkConfig
+from gateway.smpp.mo import BinaryMo, MoMessage
+from gateway.smpp.outcomes import Delivered, Outcome
+from gateway.smpp.reassembly import expire_stale, purge_assembled, store_part, store_single
+from gateway.smpp.receipts import Receipt, id_candidates
+from models.base import utcnow
+from models.db import session_scope
+from models.outbox import mark_failed, mark_retry, mark_sent, record_receipt
+from models.phone import mask
+
+log = logging.getLogger(__name__)
+
+ESME_ROK = 0x00
+ESME_RX_T_APPN = 0x64  # temporary: the SMSC re-delivers
+ESME_RX_P_APPN = 0x65  # permanent: we can never take this one
+BATCH = 256
+EXPIRE_EVERY_S = 1.0
+ORPHAN_KEEP_S = 120.0  # a receipt may overtake its submit_sm_resp; it is retried this long
+ORPHAN_MAX = 10_000
+PURGE_EVERY_S = 60.0
+
+Item = Delivered | Outcome
+# The database is away (not: this item cannot be stored): answer "try again later".
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+
+
+class DbWorker(threading.Thread):
+    """One per link; everything that writes the database for the link goes through here."""
+
+    def __init__(
+        self, link: LinkConfig, on_inbound: Callable[[list[int]], None], stop: threading.Event
+    ) -> None:
+        super().__init__(name=f"smpp-db-{link.name}", daemon=True)
+        self.link = link
+        self.on_inbound = on_inbound
+        self.stop_event = stop
+        self.queue: queue.Queue[Item] = queue.Queue()
+        self._next_expire = 0.0
+        self._next_purge = 0.0
+        self._orphans: list[tuple[Receipt, float]] = []  # (receipt, give up at)
+
+    def put(self, item: Item) -> None:
+        self.queue.put(item)
+
+    def run(self) -> None:
+        while not (self.stop_event.is_set() and self.queue.empty()):
+            batch = self._take()
+            try:
+                if batch:
+                    self._process(batch)
+                self._housekeep()
+            except Exception:
+                log.exception("link %s: database thread error", self.link.name)
+                time.sleep(1.0)
+
+    def _take(self) -> list[Item]:
+        try:
+            batch = [self.queue.get(timeout=0.2)]
+        except queue.Empty:
+            return []
+        while len(batch) < BATCH:
+            try:
+                batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _process(self, batch: list[Item]) -> None:
+        try:
+            with session_scope() as session:
+                replies, created = self._apply(session, batch)
+        except UNAVAILABLE as exc:
+            self._database_down(batch, exc)
+            return
+        except Exception:
+            if len(batch) > 1:
+                for item in batch:
+                    self._process([item])
+                return
+            log.exception("link %s: cannot persist %r", self.link.name, batch[0])
+            if isinstance(batch[0], Delivered):
+                batch[0].reply(ESME_RX_P_APPN)
+            return
+        for reply in replies:
+            reply(ESME_ROK)
+        self._notify(created)
+
+    def _database_down(self, batch: list[Item], exc: Exception) -> None:
+        delivered = [item for item in batch if isinstance(item, Delivered)]
+        outcomes = [item for item in batch if isinstance(item, Outcome)]
+        log.warning(
+            "link %s: database unavailable (%s); %d deliver_sm answered ESME_RX_T_APPN, "
+            "%d send outcomes kept for later",
+            self.link.name,
+            type(exc).__name__,
+            len(delivered),
+            len(outcomes),
+        )
+        for item in delivered:
+            item.reply(ESME_RX_T_APPN)
+        if outcomes:
+            time.sleep(1.0)
+            for outcome in outcomes:
+                self.queue.put(outcome)
+
+    def _apply(
+        self, session: Session, batch: list[Item]
+    ) -> tuple[list[Callable[[int], None]], list[int]]:
+        replies: list[Callable[[int], None]] = []
+        created: list[int] = []
+        now = utcnow()
+        for item in batch:
+            if isinstance(item, Outcome):
+                self._record_outcome(session, item)
+                continue
+            content = item.content
+            if isinstance(content, MoMessage):
+                created += self._store_mo(session, content, now)
+            elif isinstance(content, Receipt):
+                self._record_receipt(session, content)
+            elif isinstance(content, BinaryMo):
+                metrics.MO.labels(self.link.name, "binary").inc()
+                log.info(
+                    "link %s: binary MO from %s (data_coding %d, %d octets) acked, not stored",
+                    self.link.name,
+                    mask(content.sender),
+                    content.data_coding,
+                    content.length,
+                )
+            else:
+                metrics.RECEIPTS.labels(self.link.name, "unreadable").inc()
+            replies.append(item.reply)
+        return replies, created
+
+    def _store_mo(self, session: Session, mo: MoMessage, now: datetime) -> list[int]:
+        if mo.concat is None:
+            inbound_id = store_single(session, self.link, mo, now)
+            metrics.MO.labels(self.link.name, "message" if inbound_id else "duplicate").inc()
+            return [inbound_id] if inbound_id else []
+        created, duplicate = store_part(session, self.link, mo, now)
+        metrics.MO.labels(self.link.name, "duplicate" if duplicate else "part").inc()
+        return created
+
+    def _record_receipt(self, session: Session, receipt: Receipt) -> None:
+        if not receipt.final:
+            metrics.RECEIPTS.labels(self.link.name, "intermediate").inc()
+            return
+        if self._match_receipt(session, receipt):
+            metrics.RECEIPTS.labels(self.link.name, "matched").inc()
+        elif len(self._orphans) < ORPHAN_MAX:
+            self._orphans.append((receipt, time.monotonic() + ORPHAN_KEEP_S))
+
+    def _match_receipt(self, session: Session, receipt: Receipt) -> bool:
+        for candidate in id_candidates(receipt.message_id):
+            if record_receipt(
+                session,
+                channel=self.link.channel,
+                link=self.link.name,
+                external_id=candidate,
+                state=receipt.state,
+                error=receipt.error,
+            ):
+                return True
+        return False
+
+    def _retry_orphans(self, session: Session) -> None:
+        """Receipts that came before their message was marked sent, or for unknown ids."""
+        now = time.monotonic()
+        keep: list[tuple[Receipt, float]] = []
+        for receipt, give_up_at in self._orphans:
+            if self._match_receipt(session, receipt):
+                metrics.RECEIPTS.labels(self.link.name, "matched").inc()
+            elif now < give_up_at:
+                keep.append((receipt, give_up_at))
+            else:
+                metrics.RECEIPTS.labels(self.link.name, "unknown").inc()
+                log.info(
+                    "link %s: receipt for unknown message id %s", self.link.name, receipt.message_id
+                )
+        self._orphans = keep
+
+    def _record_outcome(self, session: Session, outcome: Outcome) -> None:
+        if outcome.kind == "sent":
+            mark_sent(session, outcome.outbound_id, list(outcome.external_ids))
+        elif outcome.kind == "retry":
+            mark_retry(session, outcome.outbound_id, outcome.error, outcome.delay_s)
+        else:
+            mark_failed(session, outcome.outbound_id, outcome.error)
+
+    def _notify(self, created: list[int]) -> None:
+        if not created:
+            return
+        try:
+            self.on_inbound(created)
+        except Exception:
+            log.warning(
+                "link %s: on_inbound failed for %d ids", self.link.name, len(created), exc_info=True
+            )
+
+    def _housekeep(self) -> None:
+        now_s = time.monotonic()
+        if now_s < self._next_expire:
+            return
+        self._next_expire = now_s + EXPIRE_EVERY_S
+        purge = now_s >= self._next_purge
+        if purge:
+            self._next_purge = now_s + PURGE_EVERY_S
+        orphans = self._orphans
+        try:
+            with session_scope() as session:
+                now = utcnow()
+                created = expire_stale(session, self.link, now)
+                self._retry_orphans(session)
+                if purge:
+                    purge_assembled(session, self.link, now)
+        except UNAVAILABLE:
+            log.debug("link %s: housekeeping skipped, database unavailable", self.link.name)
+            self._orphans = orphans
+            return
+        if created:
+            log.info("link %s: %d incomplete long messages stored", self.link.name, len(created))
+        self._notify(created)

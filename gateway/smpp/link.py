@@ -1,0 +1,132 @@
+"""One telco link: its sessions (one trx, or a tx and an rx), database thread and outbox feeder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from gateway.smpp.config import LinkConfig
+from gateway.smpp.dbworker import UNAVAILABLE, DbWorker
+from gateway.smpp.limiter import TpsLimiter
+from gateway.smpp.outcomes import Outcome
+from gateway.smpp.session import Hooks, Session
+from gateway.smpp.submitter import Submitter
+from models.db import session_scope
+from models.outbox import claim_outbound
+from models.queues import LINK_STATE_KEY, SMPP_OUT_KEY
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0  # the outbox is read at least this often, whatever Redis says
+
+
+class Link:
+    def __init__(
+        self, config: LinkConfig, *, redis: Redis, on_inbound: Callable[[list[int]], None]
+    ) -> None:
+        self.config = config
+        self.redis = redis
+        self.stop_event = threading.Event()
+        self.db = DbWorker(config, on_inbound, self.stop_event)
+        self.submitter = Submitter(config, self._report)
+        limiter = TpsLimiter(redis, config.name, config.tps)
+        self._states: dict[str, tuple[bool, str]] = {}
+        roles = ("trx",) if config.bind == "trx" else ("tx", "rx")
+        self.sessions = [
+            Session(
+                config,
+                role,
+                Hooks(
+                    deliver=self.db.put,
+                    submitter=self.submitter if role != "rx" else None,
+                    limiter=limiter if role != "rx" else None,
+                    on_state=self._on_state,
+                ),
+                self.stop_event,
+            )
+            for role in roles
+        ]
+        self.feeder = threading.Thread(
+            target=self._feed, name=f"smpp-feed-{config.name}", daemon=True
+        )
+
+    def start(self) -> None:
+        self.db.start()
+        for session in self.sessions:
+            session.start()
+        self.feeder.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Unbind, then let the database thread commit what it holds."""
+        self.stop_event.set()
+        for session in self.sessions:
+            session.wake()
+        with self.submitter.space:
+            self.submitter.space.notify_all()
+        deadline = time.monotonic() + timeout_s
+        for thread in [*self.sessions, self.feeder, self.db]:
+            thread.join(max(0.1, deadline - time.monotonic()))
+
+    def bound(self) -> bool:
+        return all(session.bound.is_set() for session in self.sessions)
+
+    def _report(self, outcome: Outcome) -> None:
+        self.db.put(outcome)
+
+    def _on_state(self, role: str, bound: bool, detail: str) -> None:
+        self._states[role] = (bound, detail)
+        state = {
+            "bound": all(b for b, _ in self._states.values())
+            and len(self._states) == len(self.sessions),
+            "sessions": {r: {"bound": b, "detail": d} for r, (b, d) in self._states.items()},
+            "at": time.time(),
+        }
+        try:
+            self.redis.hset(LINK_STATE_KEY, self.config.name, json.dumps(state))
+        except RedisError:
+            log.debug("link %s: state not published, Redis unavailable", self.config.name)
+
+    def _feed(self) -> None:
+        """Claim outbox rows whenever the send job wakes us (or every POLL_S) and there is room."""
+        key = SMPP_OUT_KEY.format(link=self.config.name)
+        more = False
+        while not self.stop_event.is_set():
+            with self.submitter.space:
+                if self.submitter.room() <= 0:
+                    self.submitter.space.wait(POLL_S)
+                    continue
+            if not more:
+                self._wait_for_work(key)
+            more = self._claim()
+
+    def _wait_for_work(self, key: str) -> None:
+        try:
+            if self.redis.brpop([key], timeout=POLL_S):
+                # Every id pushed so far is committed: one claim below sees them all.
+                self.redis.delete(key)
+        except RedisError:
+            self.stop_event.wait(POLL_S)
+
+    def _claim(self) -> bool:
+        """Claim as much as there is room for; True if the outbox may hold more."""
+        room = self.submitter.room()
+        if room <= 0:
+            return False
+        try:
+            with session_scope() as session:
+                claims = claim_outbound(
+                    session, channel=self.config.channel, link=self.config.name, limit=room
+                )
+        except UNAVAILABLE:
+            log.warning("link %s: outbox unavailable", self.config.name)
+            self.stop_event.wait(POLL_S)
+            return False
+        if claims:
+            self.submitter.add(claims)
+        return len(claims) == room

@@ -1,0 +1,199 @@
+"""Storing MO messages: plain ones once, concatenated ones part by part until whole or stale.
+
+Runs inside the link's database transaction; the caller commits, then acks.
+SMPP gives an MO no id, so a re-delivery is recognised by its content: the
+same sender, recipient and bytes within the link's dedup window (mo_dedup_s).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from gateway.smpp.codec import decode_text
+from gateway.smpp.config import LinkConfig
+from gateway.smpp.mo import MoMessage
+from models.inbound import InboundMessage, store_inbound
+from models.mo_parts import SmppMoPart
+from models.phone import normalize
+
+GAP = "…"  # stands for parts that never arrived
+
+
+def _sender(raw: str) -> str:
+    return normalize(raw) or raw
+
+
+def _seen(session: Session, link: LinkConfig, external_id: str, since: datetime) -> bool:
+    return (
+        session.execute(
+            select(InboundMessage.id).where(
+                InboundMessage.channel == link.channel,
+                InboundMessage.link == link.name,
+                InboundMessage.external_id == external_id,
+                InboundMessage.received_at >= since,
+            )
+        ).first()
+        is not None
+    )
+
+
+def store_single(session: Session, link: LinkConfig, mo: MoMessage, now: datetime) -> int | None:
+    """Store a one-part MO; the new inbound id, or None for a re-delivery."""
+    bucket = int(now.timestamp() // link.mo_dedup_s)
+    key = f"mo:{mo.digest[:32]}"
+    if _seen(session, link, f"{key}:{bucket - 1}", now - timedelta(seconds=link.mo_dedup_s)):
+        return None
+    inbound_id, created = store_inbound(
+        session,
+        channel=link.channel,
+        link=link.name,
+        external_id=f"{key}:{bucket}",
+        sender=_sender(mo.sender),
+        recipient=mo.recipient,
+        text=mo.text(),
+        received_at=now,
+    )
+    return inbound_id if created else None
+
+
+def _decode_parts(parts: list[SmppMoPart], total: int) -> str:
+    """Concatenate bytes before decoding (a surrogate or escape pair may span parts)."""
+    by_seq = {}
+    for part in parts:
+        by_seq.setdefault(part.seq, part)
+    pieces: list[str] = []
+    run = bytearray()
+    coding: int | None = None
+
+    def flush() -> None:
+        if run and coding is not None:
+            pieces.append(decode_text(coding, bytes(run)) or "")
+        run.clear()
+
+    for seq in range(1, total + 1):
+        part = by_seq.get(seq)
+        if part is None:
+            flush()
+            if not pieces or pieces[-1] != GAP:
+                pieces.append(GAP)
+            continue
+        if part.data_coding != coding:
+            flush()
+            coding = part.data_coding
+        run.extend(part.payload)
+    flush()
+    return "".join(pieces)
+
+
+def _assemble(
+    session: Session, link: LinkConfig, parts: list[SmppMoPart], incomplete: bool
+) -> int | None:
+    first = min(parts, key=lambda p: p.id)
+    inbound_id, created = store_inbound(
+        session,
+        channel=link.channel,
+        link=link.name,
+        external_id=f"mp:{first.id}",
+        sender=_sender(first.sender),
+        recipient=first.recipient,
+        text=_decode_parts(parts, first.total),
+        parts=len({p.seq for p in parts}),
+        incomplete=incomplete,
+        received_at=min(p.received_at for p in parts),
+    )
+    for part in parts:
+        part.inbound_id = inbound_id
+    return inbound_id if created else None
+
+
+def _open_group(
+    session: Session, link: LinkConfig, sender: str, recipient: str, ref: int, total: int
+) -> list[SmppMoPart]:
+    return list(
+        session.execute(
+            select(SmppMoPart)
+            .where(
+                SmppMoPart.link == link.name,
+                SmppMoPart.sender == sender,
+                SmppMoPart.recipient == recipient,
+                SmppMoPart.ref == ref,
+                SmppMoPart.total == total,
+                SmppMoPart.inbound_id.is_(None),
+            )
+            .order_by(SmppMoPart.id)
+        ).scalars()
+    )
+
+
+def store_part(
+    session: Session, link: LinkConfig, mo: MoMessage, now: datetime
+) -> tuple[list[int], bool]:
+    """Store one part; returns (inbound ids created, duplicate?)."""
+    assert mo.concat is not None
+    digest = mo.digest
+    duplicate = session.execute(
+        select(SmppMoPart.id).where(SmppMoPart.link == link.name, SmppMoPart.digest == digest)
+    ).first()
+    if duplicate is not None:
+        return [], True
+    created: list[int] = []
+    group = _open_group(session, link, mo.sender, mo.recipient, mo.concat.ref, mo.concat.total)
+    if any(p.seq == mo.concat.seq for p in group):
+        # Same position, other bytes: the reference wrapped while an older message was unfinished.
+        created += filter(None, [_assemble(session, link, group, incomplete=True)])
+        group = []
+    part = SmppMoPart(
+        link=link.name,
+        sender=mo.sender,
+        recipient=mo.recipient,
+        ref=mo.concat.ref,
+        total=mo.concat.total,
+        seq=mo.concat.seq,
+        data_coding=mo.data_coding,
+        payload=mo.payload,
+        digest=digest,
+        received_at=now,
+    )
+    session.add(part)
+    session.flush()
+    group.append(part)
+    if {p.seq for p in group} == set(range(1, mo.concat.total + 1)):
+        created += filter(None, [_assemble(session, link, group, incomplete=False)])
+    return created, False
+
+
+def expire_stale(session: Session, link: LinkConfig, now: datetime) -> list[int]:
+    """Store what arrived of messages whose parts stopped coming, marked incomplete."""
+    cutoff = now - timedelta(seconds=link.reassembly_timeout_s)
+    stale = session.execute(
+        select(SmppMoPart).where(
+            SmppMoPart.link == link.name,
+            SmppMoPart.inbound_id.is_(None),
+            SmppMoPart.received_at < cutoff,
+        )
+    ).scalars()
+    groups: dict[tuple[str, str, int, int], list[SmppMoPart]] = defaultdict(list)
+    for part in stale:
+        groups[(part.sender, part.recipient, part.ref, part.total)].append(part)
+    created: list[int] = []
+    for sender, recipient, ref, total in groups:
+        parts = _open_group(session, link, sender, recipient, ref, total)
+        created += filter(None, [_assemble(session, link, parts, incomplete=True)])
+    return created
+
+
+def purge_assembled(session: Session, link: LinkConfig, now: datetime) -> int:
+    """Forget assembled parts once a re-delivery of them is no longer plausible."""
+    keep = max(link.mo_dedup_s, link.reassembly_timeout_s)
+    result = session.execute(
+        delete(SmppMoPart).where(
+            SmppMoPart.link == link.name,
+            SmppMoPart.inbound_id.is_not(None),
+            SmppMoPart.received_at < now - timedelta(seconds=keep),
+        )
+    )
+    return result.rowcount or 0

@@ -1,0 +1,362 @@
+"""One SMPP socket and the one thread that owns it (python-smpplib is not thread-safe).
+
+The thread binds, then multiplexes with select(): PDUs from the SMSC, acks
+handed back by the database thread, segments from the submitter (within the
+window and the TPS limit), enquire_link on a timer. Any peer misbehaviour ends
+the connection, never the thread: it reconnects with exponential backoff and
+jitter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import select
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+from smpplib import consts, exceptions, smpp
+from smpplib.client import Client
+
+from gateway.smpp import metrics
+from gateway.smpp.config import LinkConfig
+from gateway.smpp.limiter import TpsLimiter
+from gateway.smpp.mo import classify
+from gateway.smpp.outcomes import Delivered
+from gateway.smpp.submitter import Submitter, status_text
+from gateway.smpp.wire import DELIVER_SM, UnreadablePdu, read_pdu
+
+log = logging.getLogger(__name__)
+
+Role = Literal["trx", "tx", "rx"]
+BIND_COMMAND = {"trx": "bind_transceiver", "tx": "bind_transmitter", "rx": "bind_receiver"}
+STABLE_AFTER_S = 10.0  # a bind that lasted this long resets the backoff
+READ_BURST = 64
+
+
+class LinkDead(Exception):
+    """The connection is no longer usable (peer closed, timer expired, unbind)."""
+
+
+class BindRefused(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status_text(status))
+        self.status = status
+
+
+@dataclass
+class Hooks:
+    """What a session needs from its link."""
+
+    deliver: Callable[[Delivered], None]
+    submitter: Submitter | None  # None for a receiver
+    limiter: TpsLimiter | None
+    on_state: Callable[[str, bool, str], None]  # (role, bound, detail)
+
+
+def backoff_delay(attempt: int, low: float, high: float) -> float:
+    """Exponential backoff with jitter: attempt 1 waits about `low`, then doubles up to `high`."""
+    ceiling = min(high, low * 2 ** max(attempt - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class Session(threading.Thread):
+    def __init__(self, link: LinkConfig, role: Role, hooks: Hooks, stop: threading.Event) -> None:
+        super().__init__(name=f"smpp-{link.name}-{role}", daemon=True)
+        self.link = link
+        self.role = role
+        self.hooks = hooks
+        self.stop_event = stop
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._replies: deque[tuple[int, int, int]] = deque()  # (generation, sequence, status)
+        self._generation = 0
+        self.bound = threading.Event()
+
+    # -- called from other threads -------------------------------------------------
+    def wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # a full pipe: a wake-up is pending anyway
+            self._wake_w.send(b"!")
+
+    def reply(self, generation: int, sequence: int, status: int) -> None:
+        """Queue a deliver_sm_resp; dropped if that connection is gone (the SMSC re-delivers)."""
+        self._replies.append((generation, sequence, status))
+        self.wake()
+
+    # -- the thread ----------------------------------------------------------------
+    def run(self) -> None:
+        attempt = 0
+        while not self.stop_event.is_set():
+            if attempt:
+                delay = backoff_delay(attempt, self.link.reconnect_min_s, self.link.reconnect_max_s)
+                log.info("link %s/%s: reconnecting in %.1fs", self.link.name, self.role, delay)
+                if self.stop_event.wait(delay):
+                    break
+                metrics.RECONNECTS.labels(self.link.name).inc()
+            attempt += 1
+            try:
+                client = self._bind()
+            except BindRefused as exc:
+                metrics.BIND_FAILURES.labels(self.link.name).inc()
+                log.error(
+                    "link %s/%s: bind refused by %s:%d as %r: %s",
+                    self.link.name,
+                    self.role,
+                    self.link.host,
+                    self.link.port,
+                    self.link.system_id,
+                    exc,
+                )
+                self.hooks.on_state(self.role, False, f"bind refused: {exc}")
+                continue
+            except (OSError, exceptions.ConnectionError, exceptions.PDUError) as exc:
+                metrics.BIND_FAILURES.labels(self.link.name).inc()
+                log.warning(
+                    "link %s/%s: cannot connect/bind to %s:%d: %s",
+                    self.link.name,
+                    self.role,
+                    self.link.host,
+                    self.link.port,
+                    exc or type(exc).__name__,
+                )
+                self.hooks.on_state(self.role, False, f"connect failed: {exc!r}")
+                continue
+            bound_at = time.monotonic()
+            try:
+                self._serve(client)
+            except (LinkDead, OSError, exceptions.ConnectionError) as exc:
+                log.warning(
+                    "link %s/%s: connection lost: %s",
+                    self.link.name,
+                    self.role,
+                    exc or type(exc).__name__,
+                )
+            except Exception:
+                log.exception("link %s/%s: session error", self.link.name, self.role)
+            finally:
+                self._teardown(client)
+            if time.monotonic() - bound_at > STABLE_AFTER_S:
+                attempt = 1
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _bind(self) -> Client:
+        client = Client(
+            self.link.host,
+            self.link.port,
+            timeout=self.link.response_timeout_s,
+            allow_unknown_opt_params=True,
+            logger_name=f"{__name__}.wire",
+        )
+        try:
+            client.connect()
+            client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            getattr(client, BIND_COMMAND[self.role])(
+                system_id=self.link.system_id,
+                password=self.link.password,
+                system_type=self.link.system_type,
+                addr_ton=self.link.source_ton,
+                addr_npi=self.link.source_npi,
+            )
+        except exceptions.PDUError as exc:
+            client.disconnect()
+            status = exc.args[1] if len(exc.args) > 1 else consts.SMPP_ESME_RBINDFAIL
+            raise BindRefused(int(status)) from None
+        except BaseException:
+            client.disconnect()
+            raise
+        return client
+
+    def _teardown(self, client: Client) -> None:
+        self.bound.clear()
+        metrics.BOUND.labels(self.link.name, self.role).set(0)
+        self.hooks.on_state(self.role, False, "disconnected")
+        if self.hooks.submitter is not None:
+            self.hooks.submitter.accepting = False
+            self.hooks.submitter.connection_lost()
+        if self.stop_event.is_set() and client.state != consts.SMPP_CLIENT_STATE_CLOSED:
+            with contextlib.suppress(OSError, exceptions.ConnectionError, exceptions.PDUError):
+                client.send_pdu(smpp.make_pdu("unbind", client=client))
+        client.disconnect()
+
+    def _serve(self, client: Client) -> None:
+        self._generation += 1
+        generation = self._generation
+        self._replies.clear()
+        sock = client._socket
+        submitter = self.hooks.submitter
+        self.bound.set()
+        metrics.BOUND.labels(self.link.name, self.role).set(1)
+        log.info(
+            "link %s/%s: bound to %s:%d", self.link.name, self.role, self.link.host, self.link.port
+        )
+        self.hooks.on_state(self.role, True, "bound")
+        if submitter is not None:
+            submitter.wake = self.wake
+            submitter.accepting = True
+            with submitter.space:
+                submitter.space.notify_all()
+        enquire: tuple[int, float] | None = None  # (sequence, sent at) awaiting its resp
+        last_enquire = time.monotonic()
+        next_submit_at = 0.0
+        while not self.stop_event.is_set():
+            now = time.monotonic()
+            self._flush_replies(client, generation)
+            if submitter is not None and now >= next_submit_at:
+                next_submit_at = self._submit(client, submitter, now)
+            if enquire and now - enquire[1] > self.link.response_timeout_s:
+                raise LinkDead("enquire_link unanswered")
+            if enquire is None and now - last_enquire >= self.link.enquire_link_s:
+                pdu = smpp.make_pdu("enquire_link", client=client)
+                client.send_pdu(pdu)
+                enquire, last_enquire = (pdu.sequence, now), now
+            oldest = submitter.oldest_sent_at() if submitter else None
+            if oldest is not None and now - oldest > self.link.response_timeout_s:
+                raise LinkDead("submit_sm unanswered")
+            timeout = self._timeout(now, enquire, last_enquire, oldest, next_submit_at, submitter)
+            readable, _, _ = select.select([sock, self._wake_r], [], [], timeout)
+            if self._wake_r in readable:
+                self._drain_wake()
+            if sock in readable:
+                for _ in range(READ_BURST):
+                    try:
+                        pdu = read_pdu(client)
+                    except UnreadablePdu as exc:
+                        self._refuse(client, exc)
+                        continue
+                    if (
+                        enquire
+                        and pdu.command == "enquire_link_resp"
+                        and pdu.sequence == enquire[0]
+                    ):
+                        enquire = None
+                    else:
+                        self._dispatch(client, pdu, generation)
+                    if not select.select([sock], [], [], 0)[0]:
+                        break
+
+    def _timeout(
+        self,
+        now: float,
+        enquire: tuple[int, float] | None,
+        last_enquire: float,
+        oldest: float | None,
+        next_submit_at: float,
+        submitter: Submitter | None,
+    ) -> float:
+        deadlines = [now + 1.0]
+        if enquire:
+            deadlines.append(enquire[1] + self.link.response_timeout_s)
+        else:
+            deadlines.append(last_enquire + self.link.enquire_link_s)
+        if oldest is not None:
+            deadlines.append(oldest + self.link.response_timeout_s)
+        if submitter is not None and submitter.has_queued():
+            deadlines.append(max(next_submit_at, submitter.paused_until))
+        return max(0.0, min(deadlines) - now)
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _flush_replies(self, client: Client, generation: int) -> None:
+        while self._replies:
+            reply_generation, sequence, status = self._replies.popleft()
+            if reply_generation != generation:
+                continue
+            resp = smpp.make_pdu("deliver_sm_resp", client=client, status=status)
+            resp.sequence = sequence
+            client.send_pdu(resp)
+
+    def _submit(self, client: Client, submitter: Submitter, now: float) -> float:
+        """Send what the window and the TPS limit allow; return when to try again."""
+        while True:
+            pending = submitter.next_ready(now)
+            if pending is None:
+                return 0.0
+            wait = self.hooks.limiter.take() if self.hooks.limiter else 0.0
+            if wait > 0:
+                submitter.push_back(pending)
+                return now + wait
+            claim, segment = pending.message.claim, pending.segment
+            pdu = smpp.make_pdu(
+                "submit_sm",
+                client=client,
+                source_addr_ton=self.link.source_ton,
+                source_addr_npi=self.link.source_npi,
+                source_addr=claim.sender,
+                dest_addr_ton=self.link.dest_ton,
+                dest_addr_npi=self.link.dest_npi,
+                destination_addr=claim.recipient.lstrip("+"),
+                esm_class=segment.esm_class,
+                data_coding=segment.data_coding,
+                registered_delivery=self.link.registered_delivery,
+                short_message=segment.short_message,
+            )
+            submitter.submitted(pdu.sequence, pending, now)
+            client.send_pdu(pdu)
+
+    def _dispatch(self, client: Client, pdu: Any, generation: int) -> None:
+        command = pdu.command
+        submitter = self.hooks.submitter
+        now = time.monotonic()
+        if command == "submit_sm_resp" and submitter is not None:
+            submitter.on_response(pdu.sequence, pdu.status, pdu.message_id, now)
+        elif command == "deliver_sm":
+            self._deliver(pdu, partial(self.reply, generation, pdu.sequence))
+        elif command == "enquire_link":
+            resp = smpp.make_pdu("enquire_link_resp", client=client)
+            resp.sequence = pdu.sequence
+            client.send_pdu(resp)
+        elif command == "unbind":
+            resp = smpp.make_pdu("unbind_resp", client=client)
+            resp.sequence = pdu.sequence
+            client.send_pdu(resp)
+            raise LinkDead("the SMSC unbound")
+        elif command == "generic_nack" and submitter is not None and submitter.owns(pdu.sequence):
+            submitter.on_response(pdu.sequence, pdu.status or consts.SMPP_ESME_RSYSERR, None, now)
+        elif command in ("data_sm", "query_sm"):
+            nack = smpp.make_pdu("generic_nack", client=client, status=consts.SMPP_ESME_RINVCMDID)
+            nack.sequence = pdu.sequence
+            client.send_pdu(nack)
+        elif command not in ("enquire_link_resp", "unbind_resp", "alert_notification"):
+            log.warning(
+                "link %s/%s: ignored %s (status 0x%X)",
+                self.link.name,
+                self.role,
+                command,
+                pdu.status or 0,
+            )
+
+    def _refuse(self, client: Client, exc: UnreadablePdu) -> None:
+        """Answer a PDU we cannot read so the peer does not wait for it (and log it)."""
+        log.error("link %s/%s: %s", self.link.name, self.role, exc)
+        if exc.command_id & 0x80000000:
+            return  # a response: nothing to answer
+        if exc.command_id == DELIVER_SM:
+            metrics.MO.labels(self.link.name, "unreadable").inc()
+            status = consts.SMPP_ESME_RX_P_APPN
+            resp = smpp.make_pdu("deliver_sm_resp", client=client, status=status)
+        else:
+            resp = smpp.make_pdu("generic_nack", client=client, status=consts.SMPP_ESME_RINVCMDID)
+        resp.sequence = exc.sequence
+        client.send_pdu(resp)
+
+    def _deliver(self, pdu: Any, reply: Callable[[int], None]) -> None:
+        try:
+            content = classify(pdu)
+        except Exception:
+            log.exception("link %s/%s: unreadable deliver_sm", self.link.name, self.role)
+            content = None
+        self.hooks.deliver(Delivered(content, reply))

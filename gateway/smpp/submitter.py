@@ -1,0 +1,215 @@
+"""A link's outgoing work: segments waiting to go, and the window of submit_sm in flight.
+
+Filled by the feeder thread (outbox claims), drained by the socket thread that
+owns the transmitter. A message is reported once: sent when every segment is
+accepted, to retry or failed otherwise. ESME_RTHROTTLED / ESME_RMSGQFUL pause
+the whole link and the segment goes again, so a throttled message is sent once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from smpplib import consts
+
+from gateway.smpp import metrics
+from gateway.smpp.config import LinkConfig
+from gateway.smpp.outcomes import Outcome
+from gateway.smpp.receipts import canonical_id
+from gateway.smpp.segment import RefCounter, Segment, split_text
+from models.outbox import OutboundClaim
+
+log = logging.getLogger(__name__)
+
+THROTTLING = frozenset({consts.SMPP_ESME_RTHROTTLED, consts.SMPP_ESME_RMSGQFUL})
+TEMPORARY = frozenset(
+    {
+        consts.SMPP_ESME_RSYSERR,
+        consts.SMPP_ESME_RSUBMITFAIL,
+        consts.SMPP_ESME_RX_T_APPN,
+        consts.SMPP_ESME_RUNKNOWNERR,
+    }
+)
+STATUS_NAMES = {
+    value: name.removeprefix("SMPP_")
+    for name, value in vars(consts).items()
+    if name.startswith("SMPP_ESME_")
+}
+PAUSE_MIN_S, PAUSE_MAX_S = 0.5, 10.0
+RETRY_AFTER_LINK_LOSS_S = 1.0
+
+
+def status_text(status: int) -> str:
+    return f"SMPP {STATUS_NAMES.get(status, 'status')} (0x{status:08X})"
+
+
+@dataclass(eq=False)
+class Outgoing:
+    """One outbox row while this link holds it."""
+
+    claim: OutboundClaim
+    segments: list[Segment]
+    ids: list[str] = field(default_factory=list)
+    accepted: int = 0
+    finished: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Pending:
+    message: Outgoing
+    segment: Segment
+
+
+class Submitter:
+    def __init__(
+        self, link: LinkConfig, report: Callable[[Outcome], None], refs: RefCounter | None = None
+    ) -> None:
+        self.link = link
+        self.report = report
+        self.refs = refs or RefCounter()
+        self.capacity = max(2 * link.window, 4)
+        self._lock = threading.RLock()  # also the condition the feeder waits on
+        self._queue: deque[Pending] = deque()
+        self._inflight: dict[int, tuple[Pending, float]] = {}
+        self._held = 0  # messages taken but not finished
+        self._pause_s = PAUSE_MIN_S
+        self.paused_until = 0.0
+        self.accepting = False  # a bound transmitter is there to drain the queue
+        self.space = threading.Condition(self._lock)
+        self.wake: Callable[[], None] = lambda: None
+
+    # -- feeder side --------------------------------------------------------
+    def room(self) -> int:
+        """How many more outbox rows the feeder may claim for this link now."""
+        with self._lock:
+            return self.capacity - self._held if self.accepting else 0
+
+    def add(self, claims: list[OutboundClaim]) -> None:
+        for claim in claims:
+            try:
+                segments = split_text(claim.text, self.refs.next())
+            except ValueError as exc:
+                self.report(Outcome(claim.id, "failed", error=str(exc)))
+                continue
+            message = Outgoing(claim, segments, ids=[""] * len(segments))
+            with self._lock:
+                self._held += 1
+                self._queue.extend(Pending(message, s) for s in segments)
+        self.wake()
+
+    # -- socket side --------------------------------------------------------
+    @property
+    def inflight(self) -> int:
+        return len(self._inflight)
+
+    def oldest_sent_at(self) -> float | None:
+        return min((sent_at for _, sent_at in self._inflight.values()), default=None)
+
+    def next_ready(self, now: float) -> Pending | None:
+        """The next segment to submit if the window and any throttle pause allow it."""
+        if now < self.paused_until or len(self._inflight) >= self.link.window:
+            return None
+        with self._lock:
+            while self._queue:
+                pending = self._queue.popleft()
+                if not pending.message.finished:
+                    return pending
+        return None
+
+    def push_back(self, pending: Pending) -> None:
+        """Not sent after all (the TPS limiter said wait): first in line again."""
+        with self._lock:
+            self._queue.appendleft(pending)
+
+    def submitted(self, sequence: int, pending: Pending, now: float) -> None:
+        self._inflight[sequence] = (pending, now)
+        metrics.INFLIGHT.labels(self.link.name).set(len(self._inflight))
+
+    def has_queued(self) -> bool:
+        with self._lock:
+            return bool(self._queue)
+
+    def owns(self, sequence: int) -> bool:
+        return sequence in self._inflight
+
+    def on_response(self, sequence: int, status: int, message_id: object, now: float) -> None:
+        entry = self._inflight.pop(sequence, None)
+        metrics.INFLIGHT.labels(self.link.name).set(len(self._inflight))
+        if entry is None:
+            log.warning("link %s: submit_sm_resp for unknown sequence %d", self.link.name, sequence)
+            return
+        pending = entry[0]
+        message = pending.message
+        if message.finished:
+            return
+        if status == consts.SMPP_ESME_ROK:
+            metrics.SUBMITS.labels(self.link.name, "accepted").inc()
+            self._pause_s = PAUSE_MIN_S
+            message.ids[pending.segment.index - 1] = canonical_id(message_id)  # type: ignore[arg-type]
+            message.accepted += 1
+            if message.accepted == len(message.segments):
+                self._finish(message, Outcome(message.claim.id, "sent", tuple(message.ids)))
+        elif status in THROTTLING:
+            metrics.THROTTLES.labels(self.link.name).inc()
+            self.paused_until = now + self._pause_s
+            log.warning(
+                "link %s: %s, pausing %.1fs", self.link.name, status_text(status), self._pause_s
+            )
+            self._pause_s = min(self._pause_s * 2, PAUSE_MAX_S)
+            self.push_back(pending)
+        elif status in TEMPORARY and message.accepted == 0:
+            metrics.SUBMITS.labels(self.link.name, "retry").inc()
+            self._finish(message, Outcome(message.claim.id, "retry", error=status_text(status)))
+        else:
+            metrics.SUBMITS.labels(self.link.name, "failed").inc()
+            error = status_text(status)
+            if message.accepted:
+                error += f" after {message.accepted} of {len(message.segments)} parts were accepted"
+            self._finish(message, Outcome(message.claim.id, "failed", error=error))
+
+    def connection_lost(self) -> None:
+        """Segments in flight may or may not have reached the SMSC: never sent twice.
+
+        Their messages fail visibly (as the sweep does for expired leases);
+        messages not yet started go back to the outbox for the next bind.
+        """
+        for pending, _ in self._inflight.values():
+            if not pending.message.finished:
+                metrics.SUBMITS.labels(self.link.name, "unknown").inc()
+                self._finish(
+                    pending.message,
+                    Outcome(
+                        pending.message.claim.id,
+                        "failed",
+                        error="connection lost before submit_sm_resp; the SMSC may have it",
+                    ),
+                )
+        self._inflight.clear()
+        metrics.INFLIGHT.labels(self.link.name).set(0)
+        with self._lock:
+            queued = list(self._queue)
+        for pending in queued:
+            message = pending.message
+            if not message.finished and message.accepted == 0:
+                self._finish(
+                    message,
+                    Outcome(
+                        message.claim.id,
+                        "retry",
+                        error="link down",
+                        delay_s=RETRY_AFTER_LINK_LOSS_S,
+                    ),
+                )
+        with self._lock:
+            self._queue = deque(p for p in self._queue if not p.message.finished)
+
+    def _finish(self, message: Outgoing, outcome: Outcome) -> None:
+        message.finished = True
+        with self._lock:
+            self._held -= 1
+            self.space.notify_all()
+        self.report(outcome)

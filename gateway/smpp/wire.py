@@ -1,0 +1,83 @@
+"""Reading PDUs with python-smpplib without letting a peer's odd PDU end the connection.
+
+smpplib raises on optional parameters its command class does not list (e.g. a
+deliver_sm with ussd_service_op) and misreads integer TLVs of unexpected
+length. A deliver_sm it cannot parse is parsed again with only the TLVs it
+knows; anything still unreadable is reported with its header so it can be
+answered.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from smpplib import command, command_codes, consts, smpp
+from smpplib.client import Client
+from smpplib.exceptions import ConnectionError as SmppConnectionError
+
+DELIVER_SM = command_codes.get_command_code("deliver_sm")
+
+
+class UnreadablePdu(Exception):
+    def __init__(self, command_id: int, sequence: int) -> None:
+        super().__init__(f"unreadable PDU 0x{command_id:08X} seq {sequence}")
+        self.command_id = command_id
+        self.sequence = sequence
+
+
+def _skip_cstring(body: bytes, pos: int) -> int:
+    end = body.index(b"\x00", pos)
+    return end + 1
+
+
+def known_tlvs_only(raw: bytes) -> bytes:
+    """The deliver_sm `raw` without TLVs smpplib's DeliverSM cannot hold."""
+    body = raw[16:]
+    pos = _skip_cstring(body, 0) + 2  # service_type, source ton/npi
+    pos = _skip_cstring(body, pos) + 2  # source_addr, dest ton/npi
+    pos = _skip_cstring(body, pos) + 3  # destination_addr, esm_class, protocol_id, priority
+    pos = _skip_cstring(body, pos)  # schedule_delivery_time
+    pos = _skip_cstring(body, pos) + 4  # validity_period, reg_delivery, replace, dcs, default id
+    pos += 1 + body[pos]  # sm_length, short_message
+    kept = bytearray(body[:pos])
+    params = command.DeliverSM.params
+    names = {code: name for name, code in consts.OPTIONAL_PARAMS.items()}
+    while pos + 4 <= len(body):
+        tag, length = struct.unpack(">HH", body[pos : pos + 4])
+        name = names.get(tag)
+        param = params.get(name) if name else None
+        size = getattr(param, "size", None)
+        if param is not None and (param.type is not int or size == length):
+            kept += body[pos : pos + 4 + length]
+        pos += 4 + length
+    header = struct.pack(">LLLL", 16 + len(kept), *struct.unpack(">LLL", raw[4:16]))
+    return header + bytes(kept)
+
+
+def read_pdu(client: Client) -> Any:
+    """The next PDU from the socket (smpplib's framing and parser, made tolerant)."""
+    raw_len = client._recv_exact(4)
+    (length,) = struct.unpack(">L", raw_len)
+    if length < 16:
+        raise SmppConnectionError(f"broken PDU length {length}")
+    raw = raw_len + client._recv_exact(length - 4)
+    command_id, _status, sequence = struct.unpack(">LLL", raw[4:16])
+    try:
+        return _parse(client, raw)
+    except Exception:  # noqa: BLE001 - smpplib raises KeyError, struct.error, ...
+        if command_id == DELIVER_SM:
+            try:
+                return _parse(client, known_tlvs_only(raw))
+            except Exception:  # noqa: BLE001 - reported below as unreadable
+                pass
+        raise UnreadablePdu(command_id, sequence) from None
+
+
+def _parse(client: Client, raw: bytes) -> Any:
+    pdu = smpp.parse_pdu(raw, client=client, allow_unknown_opt_params=True)
+    if pdu is None:
+        raise ValueError("unknown command")
+    if not pdu.is_error() and pdu.command in consts.STATE_SETTERS:
+        client.state = consts.STATE_SETTERS[pdu.command]
+    return pdu
