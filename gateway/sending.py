@@ -69,10 +69,16 @@ def _send_one(claim: outbox.OutboundClaim) -> None:
     )
 
 
+SCHEDULER_RESOLUTION_S = 1.0  # RQ's scheduler wakes once a second: a job may run that early
+
+
 def _wake_later(outbound_id: int, delay_s: float) -> None:
     try:
         get_queue(OUTBOUND_QUEUE).enqueue_in(
-            timedelta(seconds=delay_s), send_outbound, [outbound_id], result_ttl=60
+            timedelta(seconds=delay_s + SCHEDULER_RESOLUTION_S),
+            send_outbound,
+            [outbound_id],
+            result_ttl=60,
         )
     except Exception:  # noqa: BLE001 - Redis is only the wake-up path
         log.warning("could not schedule retry of outbound=%d; the sweep will", outbound_id)

@@ -19,6 +19,7 @@ import pytest
 from channels import PARTNER_TOKEN, PUBLIC_URL, TWILIO_TOKEN
 from recorder import Recorder
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from support import create_pg_database, drop_pg_database, start_role, stop_role
 
@@ -125,13 +126,19 @@ def db(app_env: dict[str, str]) -> Iterator[dict[str, str]]:
 
     get_redis().flushdb()
     engine = get_engine()
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} CASCADE"))
-        else:
-            for table in MUTABLE_TABLES:
-                conn.execute(text(f"DELETE FROM {table}"))
-        conn.execute(text("DELETE FROM agencies WHERE code LIKE 'TEST.%'"))
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} CASCADE"))
+                else:
+                    for table in MUTABLE_TABLES:
+                        conn.execute(text(f"DELETE FROM {table}"))
+                conn.execute(text("DELETE FROM agencies WHERE code LIKE 'TEST.%'"))
+            break
+        except OperationalError:  # a late job of the previous test deadlocked with us
+            if attempt == 4:
+                raise
     get_redis().flushdb()
     yield app_env
 
