@@ -28,14 +28,13 @@ log = logging.getLogger("app")
 
 def create_app() -> Flask:
     """The WSGI app: every HTTP surface (gunicorn 'app:create_app()')."""
-    from gateway.channels import blueprints
+    from gateway.channels import blueprints as channel_blueprints
     from gateway.intake import set_inbound_listener
-    from web.health import bp as health_bp
+    from web import blueprints as web_blueprints
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # an SMS webhook is never larger
-    app.register_blueprint(health_bp)
-    for blueprint in blueprints():
+    for blueprint in [*web_blueprints(), *channel_blueprints()]:
         app.register_blueprint(blueprint)
     set_inbound_listener(enqueue_handling)
     return app

@@ -247,3 +247,19 @@ def record_receipt(
         if error:
             row.last_error = error[:1000]
     return True
+
+
+def requeue_failed(session: Session, outbound_id: int) -> bool:
+    """An operator's retry of a failed row: back to the queue with fresh attempts."""
+    from models.db import after_commit
+    from models.queues import wake_outbox
+
+    row = session.get(OutboundMessage, outbound_id)
+    if row is None or row.status != OutboxStatus.FAILED:
+        return False
+    row.status = OutboxStatus.QUEUED
+    row.attempts = 0
+    row.next_attempt_at = utcnow()
+    wake = (row.id, row.channel, row.link)
+    after_commit(session, lambda: wake_outbox([wake]))
+    return True

@@ -19,16 +19,7 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_LANG = "id"
 DEFAULT_SEGMENTS = 2
 
-# The longest value each placeholder can take, for the budget test.
-WORST_CASE: dict[str, str] = {
-    "tracking": "9999999999",
-    "agency": "X" * 64,
-    "status": "Diterima, menunggu verifikasi",
-    "date": "31-12-2026 23:59",
-    "limit": "999",
-    "rating": "5",
-    "example": "CEK 1234567",
-}
+PLACEHOLDERS = "placeholders"  # per file: the longest value each placeholder can take
 
 
 class TemplateError(KeyError):
@@ -37,16 +28,31 @@ class TemplateError(KeyError):
 
 @lru_cache(maxsize=4)
 def load(lang: str = DEFAULT_LANG) -> dict[str, Any]:
-    """Every template of a language; a name defined in two files is an error."""
-    merged: dict[str, Any] = {}
+    """Every template and phrase table of a language; a name defined twice is an error.
+
+    Each file's `[placeholders]` table (worst-case values for the budget
+    test) is merged separately under the key "placeholders".
+    """
+    merged: dict[str, Any] = {PLACEHOLDERS: {}}
     for path in sorted((HERE / lang).glob("*.toml")):
         with path.open("rb") as handle:
             data = tomllib.load(handle)
-        clash = merged.keys() & data.keys()
+        worst = data.pop(PLACEHOLDERS, {})
+        clash = (merged.keys() & data.keys()) | (merged[PLACEHOLDERS].keys() & worst.keys())
         if clash:
             raise TemplateError(f"{path.name} redefines {sorted(clash)}")
         merged.update(data)
+        merged[PLACEHOLDERS].update(worst)
     return merged
+
+
+def templates(lang: str = DEFAULT_LANG) -> dict[str, dict[str, Any]]:
+    """Only the templates (tables with a `text`), by name."""
+    return {k: v for k, v in load(lang).items() if isinstance(v, dict) and "text" in v}
+
+
+def worst_cases(lang: str = DEFAULT_LANG) -> dict[str, str]:
+    return {k: str(v) for k, v in load(lang)[PLACEHOLDERS].items()}
 
 
 def placeholders(template: str) -> list[str]:

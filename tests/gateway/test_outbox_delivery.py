@@ -56,3 +56,19 @@ def test_giving_up_after_the_attempt_limit(client, sent: Recorder) -> None:
     assert row.status == OutboxStatus.FAILED
     assert "gave up after 3 attempts" in (row.last_error or "")
     assert complaint_by_text("Lampu jalan mati di Kota Solo")  # the complaint itself is safe
+
+
+def test_an_operator_can_retry_a_failed_row_and_it_is_sent(client, sent: Recorder) -> None:
+    from models.db import session_scope
+    from models.outbox import requeue_failed
+
+    sent.fail_with.append(400)
+    partner_get(client, "Jalan amblas di Kota Bogor", CITIZEN)
+    row = _final_row()
+    assert row.status == OutboxStatus.FAILED
+    with session_scope() as session:
+        assert requeue_failed(session, row.id)
+    wait_for(lambda: outbox_rows()[0].status == OutboxStatus.SENT)
+    with session_scope() as session:
+        assert not requeue_failed(session, row.id)  # only failed rows
+    assert len(sent.to("/cgi-bin/sendsms")) == 2

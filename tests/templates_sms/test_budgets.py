@@ -5,16 +5,15 @@ from __future__ import annotations
 import pytest
 
 from templates_sms.gsm import segments, septets, to_gsm7
-from templates_sms.render import WORST_CASE, load, placeholders, render
+from templates_sms.render import placeholders, render, templates, worst_cases
 
-TEMPLATES = sorted(
-    name for name, spec in load().items() if isinstance(spec, dict) and "text" in spec
-)
+TEMPLATES = sorted(templates())
+WORST_CASE = worst_cases()
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_template_fits_its_budget_with_worst_case_values(name: str) -> None:
-    spec = load()[name]
+    spec = templates()[name]
     values = {field: WORST_CASE[field] for field in placeholders(spec["text"])}
     text = render(name, **values)
     assert septets(text) is not None, f"{name} is not GSM-7: {text!r}"
@@ -23,11 +22,11 @@ def test_template_fits_its_budget_with_worst_case_values(name: str) -> None:
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_template_wording_itself_is_gsm7(name: str) -> None:
-    assert septets(load()[name]["text"]) is not None
+    assert septets(templates()[name]["text"]) is not None
 
 
 def test_every_placeholder_has_a_worst_case() -> None:
-    used = {field for name in TEMPLATES for field in placeholders(load()[name]["text"])}
+    used = {field for name in TEMPLATES for field in placeholders(templates()[name]["text"])}
     assert used <= WORST_CASE.keys()
 
 
@@ -56,3 +55,11 @@ def test_segment_arithmetic() -> None:
     assert segments("a" * 307) == 3
     assert segments("{" * 80) == 1  # extension characters cost two septets
     assert segments("{" * 81) == 2
+
+
+def test_worst_case_agency_is_as_long_as_any_generated_agency_name() -> None:
+    from models.seed import read_regions
+    from routing.registry import generate_agencies
+
+    longest = max(len(spec.name) for spec in generate_agencies(read_regions()))
+    assert len(WORST_CASE["agency"]) >= longest
