@@ -28,7 +28,10 @@ def process_inbound(ids: list[int]) -> None:
             _process_one(inbound_id)
         except Exception as exc:
             log.exception("inbound=%d failed", inbound_id)
-            _mark_failed(inbound_id, exc)
+            try:
+                _mark_failed(inbound_id, exc)
+            except Exception:  # the row stays `received` and the sweep retries it
+                log.exception("inbound=%d could not be marked failed", inbound_id)
 
 
 def _process_one(inbound_id: int) -> None:
