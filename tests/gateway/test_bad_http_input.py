@@ -1,0 +1,70 @@
+"""Hostile or broken HTTP input: a clean refusal or a stored, harmless message; never a 500."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from channels import PARTNER_TOKEN, count, twilio_params, twilio_post
+from recorder import Recorder
+from support import wait_for
+
+from app import create_app
+from models.complaints import Complaint
+from models.db import session_scope
+from models.inbound import InboundMessage
+
+CITIZEN = "081234567830"
+
+
+@pytest.fixture()
+def client(db: dict[str, str], worker: subprocess.Popen[bytes]):  # type: ignore[no-untyped-def]
+    return create_app().test_client()
+
+
+def test_oversized_body_is_refused_with_413_and_nothing_stored(client) -> None:
+    resp = client.post(
+        "/sms/http",
+        data={"from": CITIZEN, "text": "x" * 200_000, "id": "big", "token": PARTNER_TOKEN},
+    )
+    assert resp.status_code == 413
+    assert count(InboundMessage) == 0
+
+
+def test_invalid_utf8_is_stored_with_replacement_characters(client, sent: Recorder) -> None:
+    query = f"from={CITIZEN}&to=1708&id=bad-utf8&token={PARTNER_TOKEN}&text=jalan%FF%FE rusak Kota Bogor"
+    resp = client.get("/sms/http?" + query)
+    assert resp.status_code == 200
+    with session_scope() as session:
+        stored = session.query(InboundMessage).one().text
+    assert "jalan" in stored and "rusak" in stored
+    wait_for(lambda: sent.to("/cgi-bin/sendsms"))
+
+
+def test_malformed_form_body_is_a_clean_refusal(client) -> None:
+    resp = client.post(
+        "/sms/http",
+        data=b"\xff\x00%%%&&&===",
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Partner-Token": PARTNER_TOKEN},
+    )
+    assert resp.status_code == 400
+    assert count(InboundMessage) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "'; DROP TABLE complaints; -- jalan rusak Kota Bogor",
+        '" OR 1=1 -- pungli Kota Bogor',
+        "Robert'); DELETE FROM reporters;-- sampah Kota Bogor",
+    ],
+)
+def test_sql_looking_texts_are_stored_verbatim_and_harmless(
+    client, sent: Recorder, text: str
+) -> None:
+    assert twilio_post(client, twilio_params(text, "+6281234567831")).status_code == 200
+    wait_for(lambda: count(Complaint) == 1)
+    with session_scope() as session:
+        assert session.query(Complaint).one().text == text
+    assert count(InboundMessage) == 1
