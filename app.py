@@ -73,11 +73,13 @@ def run_cron() -> None:
     """RQ's cron scheduler: enqueues the periodic sweeps."""
     from rq.cron import CronScheduler
 
+    from models.privacy import retention_job
     from models.queues import MAINTENANCE_QUEUE, get_redis
     from models.sweep import sweep_messages
 
     cron = CronScheduler(connection=get_redis(), logging_level=get_settings().log_level)
     cron.register(sweep_messages, MAINTENANCE_QUEUE, interval=get_settings().sweep_interval_s)
+    cron.register(retention_job, MAINTENANCE_QUEUE, interval=24 * 3600)
     cron.start()
 
 
@@ -162,6 +164,19 @@ def _cmd_route(args: argparse.Namespace) -> None:
         print(json.dumps(router.route(text).to_dict(), ensure_ascii=False))
 
 
+def _cmd_reporter(args: argparse.Namespace) -> None:
+    """Personal data requests (UU 27/2022): export or erase everything about one number."""
+    from models.db import session_scope
+    from models.privacy import erase_reporter, export_reporter
+
+    with session_scope() as session:
+        if args.action == "export":
+            data = export_reporter(session, args.number)
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+        elif not erase_reporter(session, args.number):
+            print("nothing is held about that number")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="app.py", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -174,6 +189,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("smsc-sim", help="a local SMSC simulator (smpp34); --help for its options")
     sub.add_parser("migrate", help="migrate and seed the database")
     sub.add_parser("sweep", help="run the message sweep once")
+    reporter = sub.add_parser("reporter", help="export or erase a reporter's personal data")
+    reporter.add_argument("action", choices=["export", "erase"])
+    reporter.add_argument("number")
     route = sub.add_parser("route", help="print the routing decision for a text as JSON")
     route.add_argument("text", nargs="?")
     route.add_argument("--jsonl", action="store_true", help="read texts from stdin, one per line")
@@ -189,6 +207,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "migrate": lambda a: prepare_database(),
     "sweep": _cmd_sweep,
     "route": _cmd_route,
+    "reporter": _cmd_reporter,
 }
 
 

@@ -28,6 +28,21 @@ def _json_list(env: Mapping[str, str], name: str) -> list[dict[str, Any]]:
     return value
 
 
+def _json_object(env: Mapping[str, str], name: str) -> dict[str, str]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    return default if not raw else raw in ("1", "true", "yes", "on")
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(env.get(name, default))
 
@@ -56,6 +71,9 @@ class Settings:
     outbox_max_attempts: int = 8
     retry_base_s: float = 5.0
     sweep_interval_s: int = 30
+    retention_days: int = 0  # erase reporters silent this long (UU 27/2022); 0 keeps everything
+    simulator: bool = False  # the phone simulator (/): anyone may text as any number
+    open311_keys: dict[str, str] = field(default_factory=dict)  # api_key -> client name
 
     @property
     def embedded_database(self) -> bool:
@@ -70,9 +88,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the environment; `environ` lets tests pass their own."""
     env = os.environ if environ is None else environ
     var_dir = Path(env.get("LAPOR_VAR_DIR", ROOT / "var")).resolve()
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'lapor.db'}"
     return Settings(
         var_dir=var_dir,
-        database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'lapor.db'}",
+        database_url=database_url,
         redis_url=env.get("REDIS_URL") or None,
         http_host=env.get("HTTP_HOST", "127.0.0.1"),
         http_port=_int(env, "HTTP_PORT", 8000),
@@ -91,6 +110,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_max_attempts=_int(env, "OUTBOX_MAX_ATTEMPTS", 8),
         retry_base_s=float(env.get("RETRY_BASE_S", 5.0)),
         sweep_interval_s=_int(env, "SWEEP_INTERVAL_S", 30),
+        retention_days=_int(env, "RETENTION_DAYS", 0),
+        # On by default only on the embedded database (a demo machine): the simulator
+        # lets anyone text as any number, officers included.
+        simulator=_flag(env, "SIMULATOR", database_url.startswith("sqlite")),
+        open311_keys=_json_object(env, "OPEN311_KEYS"),
     )
 
 

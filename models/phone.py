@@ -40,3 +40,8 @@ def mask(msisdn: str) -> str:
 def mask_in_text(text: str) -> str:
     """Mask every phone-number-looking run of 9+ digits inside free text (log lines)."""
     return _LONG_NUMBER.sub(lambda m: m.group(2) + "xxxx", text)
+
+
+def reporter_key(address: str) -> str:
+    """How a reporter is stored: E.164 for a phone number, `raw:<address>` for anything else."""
+    return normalize(address) or f"raw:{address.strip()[:60]}"

@@ -1,0 +1,88 @@
+"""UU 27/2022: a reporter's data can be exported and erased without breaking history."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import timedelta
+
+import pytest
+from channels import complaint_by_text, partner_get
+from recorder import Recorder
+from sqlalchemy import String, Text, func, select
+
+import models.all
+from app import create_app
+from models.base import utcnow
+from models.complaints import Complaint, ComplaintEvent
+from models.db import session_scope
+from models.privacy import apply_retention, erase_reporter, export_reporter
+
+NUMBER = "081234567840"  # also reaches the gateway as +6281234567840 and 6281234567840
+
+
+@pytest.fixture()
+def client(db: dict[str, str], worker: subprocess.Popen[bytes]):  # type: ignore[no-untyped-def]
+    return create_app().test_client()
+
+
+def _file(client, sent: Recorder, text: str) -> Complaint:
+    partner_get(client, text, NUMBER)
+    return complaint_by_text(text)
+
+
+def _every_text_value() -> list[str]:
+    """Every string stored in every table: where a number could hide."""
+    values: list[str] = []
+    with session_scope() as session:
+        for table in models.all.metadata.sorted_tables:
+            columns = [c for c in table.columns if isinstance(c.type, String | Text)]
+            for row in session.execute(select(*columns)) if columns else []:
+                values.extend(str(v) for v in row if v is not None)
+    return values
+
+
+def test_export_holds_complaints_and_messages(client, sent: Recorder) -> None:
+    complaint = _file(client, sent, "Jalan rusak di Kota Bogor")
+    with session_scope() as session:
+        data = export_reporter(session, "+6281234567840")
+    assert data is not None
+    assert data["reporter"]["msisdn"] == "+6281234567840"
+    assert [c["tracking_number"] for c in data["complaints"]] == [complaint.tracking_number]
+    assert data["complaints"][0]["events"][0]["action"] == "filed"
+    assert data["messages_received"][0]["text"] == "Jalan rusak di Kota Bogor"
+    with session_scope() as session:
+        assert export_reporter(session, "081299999999") is None
+
+
+def test_erasure_removes_every_spelling_and_keeps_history(client, sent: Recorder) -> None:
+    from support import wait_for
+
+    complaint = _file(client, sent, "Sampah menumpuk di Kota Depok")
+    wait_for(lambda: sent.to("/cgi-bin/sendsms"))
+    with session_scope() as session:
+        assert erase_reporter(session, "6281234567840")
+    stored = " ".join(_every_text_value())
+    for spelling in ("081234567840", "6281234567840", "81234567840"):
+        assert spelling not in stored
+    with session_scope() as session:
+        kept = session.scalar(
+            select(Complaint).where(Complaint.tracking_number == complaint.tracking_number)
+        )
+        assert kept is not None and kept.text == "Sampah menumpuk di Kota Depok"
+        assert kept.reporter.masked == "dihapus"
+        assert session.scalar(select(func.count()).select_from(Complaint)) == 1
+        actions = [e.action for e in session.scalars(select(ComplaintEvent))]
+        assert "reporter_erased" in actions
+        assert export_reporter(session, NUMBER) is None
+
+
+def test_retention_erases_only_reporters_silent_for_longer_than_the_period(
+    client, sent: Recorder
+) -> None:
+    _file(client, sent, "Lampu jalan mati di Kota Medan")
+    with session_scope() as session:
+        assert apply_retention(session, days=30) == 0
+    with session_scope() as session:
+        assert apply_retention(session, days=30, now=utcnow() + timedelta(days=31)) == 1
+    with session_scope() as session:
+        assert export_reporter(session, NUMBER) is None
