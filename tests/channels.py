@@ -12,6 +12,7 @@ from werkzeug.test import TestResponse
 from models.complaints import Complaint
 from models.db import session_scope
 from models.outbox import OutboundMessage
+
 from support import wait_for
 
 TWILIO_TOKEN = "test-twilio-auth-token"

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from channels import PARTNER_TOKEN, PUBLIC_URL, TWILIO_TOKEN
-from recorder import Recorder
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from channels import PARTNER_TOKEN, PUBLIC_URL, TWILIO_TOKEN
+from recorder import Recorder
 from support import create_pg_database, drop_pg_database, start_role, stop_role
 
 MUTABLE_TABLES = (

@@ -5,14 +5,15 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from channels import PARTNER_TOKEN, count, twilio_params, twilio_post
-from recorder import Recorder
-from support import wait_for
 
 from app import create_app
 from models.complaints import Complaint
 from models.db import session_scope
 from models.inbound import InboundMessage
+
+from channels import PARTNER_TOKEN, count, twilio_params, twilio_post
+from recorder import Recorder
+from support import wait_for
 
 CITIZEN = "081234567830"
 

@@ -6,12 +6,13 @@ import subprocess
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from channels import PARTNER_TOKEN, complaint_by_text, count, outbox_rows, partner_get
-from recorder import Recorder
 
 from app import create_app
 from models.inbound import InboundMessage
 from models.outbox import OutboxStatus
+
+from channels import PARTNER_TOKEN, complaint_by_text, count, outbox_rows, partner_get
+from recorder import Recorder
 from support import wait_for
 
 CITIZEN = "081234567802"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from channels import complaint_by_text, outbox_rows, partner_get
-from recorder import Recorder
 
 from app import create_app
 from models.outbox import OutboxStatus
+
+from channels import complaint_by_text, outbox_rows, partner_get
+from recorder import Recorder
 from support import wait_for
 
 CITIZEN = "081234567810"

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from channels import complaint_by_text, count, outbox_rows, partner_get
-from recorder import Recorder
-
 from app import create_app
 from handlers.jobs import process_inbound
 from models.base import utcnow
@@ -14,6 +11,9 @@ from models.inbound import InboundMessage
 from models.outbox import OutboundMessage, OutboxStatus
 from models.queues import get_redis
 from models.sweep import sweep_messages
+
+from channels import complaint_by_text, count, outbox_rows, partner_get
+from recorder import Recorder
 from support import start_role, stop_role, wait_for
 
 CITIZEN = "081234567820"

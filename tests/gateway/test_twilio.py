@@ -6,12 +6,13 @@ import base64
 import subprocess
 
 import pytest
-from channels import complaint_by_text, count, outbox_rows, twilio_params, twilio_post
-from recorder import Recorder
 
 from app import create_app
 from models.inbound import InboundMessage
 from models.outbox import OutboundMessage, OutboxStatus
+
+from channels import complaint_by_text, count, outbox_rows, twilio_params, twilio_post
+from recorder import Recorder
 from support import wait_for
 
 CITIZEN = "+6281234567801"
@@ -61,8 +62,9 @@ def test_signature_over_other_fields_is_refused(client) -> None:
     good = twilio_post(client, params)
     assert good.status_code == 200
     tampered = dict(params, Body="tampered text", MessageSid="SMother")
-    from channels import PUBLIC_URL, TWILIO_TOKEN
     from twilio.request_validator import RequestValidator
+
+    from channels import PUBLIC_URL, TWILIO_TOKEN
 
     signature = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC_URL + "/sms/twilio", params)
     resp = client.post("/sms/twilio", data=tampered, headers={"X-Twilio-Signature": signature})

@@ -5,13 +5,14 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from channels import complaint_by_text, count, outbox_rows, partner_get
-from recorder import Recorder
 
 from app import create_app
 from models.complaints import Complaint, Status
 from models.db import session_scope
 from models.inbound import InboundMessage
+
+from channels import complaint_by_text, count, outbox_rows, partner_get
+from recorder import Recorder
 from support import wait_for
 
 CITIZEN = "081234567803"

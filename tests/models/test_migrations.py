@@ -11,6 +11,7 @@ from sqlalchemy import Engine, inspect, text
 from models.all import metadata
 from models.db import make_engine
 from models.migrate import downgrade, upgrade
+
 from support import create_pg_database, drop_pg_database
 
 

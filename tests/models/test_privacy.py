@@ -6,8 +6,6 @@ import subprocess
 from datetime import timedelta
 
 import pytest
-from channels import complaint_by_text, partner_get
-from recorder import Recorder
 from sqlalchemy import String, Text, func, select
 
 import models.all
@@ -16,6 +14,9 @@ from models.base import utcnow
 from models.complaints import Complaint, ComplaintEvent
 from models.db import session_scope
 from models.privacy import apply_retention, erase_reporter, export_reporter
+
+from channels import complaint_by_text, partner_get
+from recorder import Recorder
 
 NUMBER = "081234567840"  # also reaches the gateway as +6281234567840 and 6281234567840
 

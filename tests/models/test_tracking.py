@@ -15,6 +15,7 @@ from models.db import make_engine
 from models.migrate import upgrade
 from models.reporters import Reporter
 from models.tracking import next_tracking_number
+
 from support import create_pg_database, drop_pg_database
 
 WRITERS = 6

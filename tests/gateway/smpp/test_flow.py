@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from gateway.smpp.link import Link
 from gateway.smpp.simulator import SimulatorThread
-from support import wait_for
 from tests.gateway.smpp.conftest import Inbox, link_config
+
+from support import wait_for
 
 
 def _inbound(link: Link) -> list[tuple[str, str, int, bool]]:
