@@ -15,7 +15,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from types import FrameType
 
 from flask import Flask
@@ -73,12 +74,15 @@ def run_cron() -> None:
     """RQ's cron scheduler: enqueues the periodic sweeps."""
     from rq.cron import CronScheduler
 
+    from handlers.sla_sweep import sweep_deadlines
     from models.privacy import retention_job
     from models.queues import MAINTENANCE_QUEUE, get_redis
     from models.sweep import sweep_messages
+    from routing.sla import rules
 
     cron = CronScheduler(connection=get_redis(), logging_level=get_settings().log_level)
     cron.register(sweep_messages, MAINTENANCE_QUEUE, interval=get_settings().sweep_interval_s)
+    cron.register(sweep_deadlines, MAINTENANCE_QUEUE, interval=rules().sweep_interval_s)
     cron.register(retention_job, MAINTENANCE_QUEUE, interval=24 * 3600)
     cron.start()
 
@@ -177,6 +181,88 @@ def _cmd_reporter(args: argparse.Namespace) -> None:
             print("nothing is held about that number")
 
 
+def _cmd_sla_sweep(_args: argparse.Namespace) -> None:
+    from handlers.sla_sweep import sweep_deadlines
+
+    print(sweep_deadlines())
+
+
+@contextmanager
+def _admin_errors() -> Iterator[None]:
+    """An administrator's mistake is a one-line message and exit status 1, not a traceback."""
+    from models.admin import AdminError
+
+    try:
+        yield
+    except AdminError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+def _cmd_agency(args: argparse.Namespace) -> None:
+    """`agency list [PREFIX]`; `agency add` creates, or renames when the code exists."""
+    from models import admin
+    from models.db import session_scope
+
+    with _admin_errors(), session_scope() as session:
+        if args.action == "list":
+            for agency in admin.list_agencies(session, args.prefix):
+                parent = agency.parent.code if agency.parent else "-"
+                print(f"{agency.code}\t{agency.name}\t{agency.sector}\t{parent}")
+            return
+        if admin.find_agency(session, args.code) is not None:
+            agency = admin.rename_agency(session, args.code, args.name)
+        elif not args.sector:
+            raise SystemExit("a new agency needs --sector")
+        else:
+            agency = admin.add_agency(
+                session,
+                code=args.code,
+                name=args.name,
+                sector=args.sector,
+                region_code=args.region,
+                parent_code=args.parent,
+                is_coordinator=args.coordinator,
+            )
+        print(f"{agency.code}\t{agency.name}")
+
+
+def _cmd_officer(args: argparse.Namespace) -> None:
+    from models import admin
+    from models.db import session_scope
+
+    with _admin_errors(), session_scope() as session:
+        if args.action == "add":
+            officer = admin.add_officer(
+                session, agency_code=args.agency, msisdn=args.msisdn, name=args.name
+            )
+        else:
+            officer = admin.deactivate_officer(session, args.msisdn)
+        state = "active" if officer.active else "inactive"
+        print(f"{officer.msisdn}\t{officer.agency.code}\t{state}")
+
+
+def _agency_parsers(sub: argparse._SubParsersAction) -> None:
+    agency = sub.add_parser("agency", help="list, add or rename agencies")
+    actions = agency.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="code, name, sector, parent; tab-separated")
+    listing.add_argument("prefix", nargs="?", default="", help="only codes starting with this")
+    add = actions.add_parser("add", help="a new agency, or a new name for an existing code")
+    add.add_argument("--code", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--sector", help="required for a new agency")
+    add.add_argument("--region", help="Kemendagri region code")
+    add.add_argument("--parent", help="the agency one level up (berjenjang escalation)")
+    add.add_argument("--coordinator", action="store_true", help="the region's SP4N coordinator")
+    officer = sub.add_parser("officer", help="add or deactivate an officer who acts by SMS")
+    officer_actions = officer.add_subparsers(dest="action", required=True)
+    add_officer = officer_actions.add_parser("add")
+    add_officer.add_argument("--agency", required=True)
+    add_officer.add_argument("--msisdn", required=True)
+    add_officer.add_argument("--name")
+    deactivate = officer_actions.add_parser("deactivate")
+    deactivate.add_argument("--msisdn", required=True)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="app.py", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -189,6 +275,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("smsc-sim", help="a local SMSC simulator (smpp34); --help for its options")
     sub.add_parser("migrate", help="migrate and seed the database")
     sub.add_parser("sweep", help="run the message sweep once")
+    sub.add_parser("sla-sweep", help="run the deadline sweep once (reminders, escalation, close)")
+    _agency_parsers(sub)
     reporter = sub.add_parser("reporter", help="export or erase a reporter's personal data")
     reporter.add_argument("action", choices=["export", "erase"])
     reporter.add_argument("number")
@@ -207,6 +295,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "migrate": lambda a: prepare_database(),
     "sweep": _cmd_sweep,
     "route": _cmd_route,
+    "sla-sweep": _cmd_sla_sweep,
+    "agency": _cmd_agency,
+    "officer": _cmd_officer,
     "reporter": _cmd_reporter,
 }
 

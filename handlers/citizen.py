@@ -220,8 +220,4 @@ HANDLERS: dict[Kind, Handler] = {
     Kind.HELP: _fixed("help"),
     Kind.EMPTY: _fixed("empty"),
     Kind.UNREADABLE: _fixed("unreadable"),
-    Kind.ACCEPT: _fixed("help"),
-    Kind.DONE: _fixed("help"),
-    Kind.FORWARD: _fixed("help"),
-    Kind.LIST: _fixed("help"),
-}
+}  # officer-only commands never get here (handlers.dispatch refuses them)

@@ -8,23 +8,27 @@ sender only after the commit (models.db.after_commit).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.settings import get_settings
-from models.agencies import Agency
+from models.agencies import Agency, Officer
 from models.base import utcnow
 from models.complaints import Complaint, ComplaintEvent, Status
 from models.db import after_commit
+from models.inbound import InboundMessage
+from models.officers import coordinator_for, officers_of
 from models.outbox import OutboundMessage
-from models.phone import mask, normalize
+from models.phone import mask, mask_in_text, reporter_key
 from models.queues import wake_outbox
 from models.reporters import Reporter
 from models.tracking import next_tracking_number
-from templates_sms.render import render
+from routing import sla
+from templates_sms.render import label, render
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class Channel:
 
 def ensure_reporter(session: Session, address: str) -> Reporter:
     """The reporter behind an address: 08xx, 628xx and +628xx are one person."""
-    msisdn = normalize(address) or f"raw:{address.strip()[:60]}"
+    msisdn = reporter_key(address)
     reporter = session.scalar(select(Reporter).where(Reporter.msisdn == msisdn))
     if reporter is None:
         reporter = Reporter(msisdn=msisdn, masked=mask(msisdn.removeprefix("raw:")))
@@ -162,8 +166,10 @@ def file_complaint(
     anonymous: bool = False,
     confidential: bool = False,
     note: str = "",
+    now: datetime | None = None,
 ) -> Complaint:
-    """A new complaint with its tracking number, routed, and the citizen's acknowledgement."""
+    """A new complaint with its tracking number, routed, acknowledged, announced to the agency."""
+    now = now or utcnow()
     agency = agency_by_code(session, route.agency_code)
     complaint = Complaint(
         tracking_number=next_tracking_number(session),
@@ -180,15 +186,15 @@ def file_complaint(
         confidential=confidential,
         routing_confidence=route.confidence,
         routing_explanation=route.explanation,
+        created_at=now,
     )
     session.add(complaint)
     session.flush()
     actor = f"reporter:{reporter.id}"
     record_event(session, complaint, actor=actor, action="filed", note=note)
     if agency is not None:
-        complaint.agency_id = agency.id
-        complaint.status = Status.ASSIGNED
-        record_event(
+        _assign(complaint, agency, now)
+        event = record_event(
             session,
             complaint,
             actor="system",
@@ -196,6 +202,7 @@ def file_complaint(
             before=Status.RECEIVED,
             note=route.explanation,
         )
+        _announce_assignment(session, complaint, _event_key(session, event))
     template = "ack_needs_location" if route.needs_location else "ack_new"
     queue_sms(
         session,
@@ -217,27 +224,36 @@ def reroute_complaint(
     if agency is None or agency.id == complaint.agency_id:
         return None
     before = complaint.status
-    complaint.agency_id = agency.id
+    _assign(complaint, agency, utcnow())
     complaint.sector = route.sector
     complaint.region_code = route.region_code
     complaint.routing_confidence = route.confidence
     complaint.routing_explanation = route.explanation
-    if complaint.status == Status.RECEIVED:
-        complaint.status = Status.ASSIGNED
-    record_event(
+    event = record_event(
         session, complaint, actor=actor, action="rerouted", before=before, note=route.explanation
     )
+    _announce_assignment(session, complaint, _event_key(session, event))
     return agency
 
 
 def add_citizen_note(session: Session, complaint: Complaint, note: str) -> None:
-    record_event(
+    """The citizen's BALAS: on the record, and relayed to the holding agency's officers."""
+    event = record_event(
         session,
         complaint,
         actor=f"reporter:{complaint.reporter_id}",
         action="citizen_note",
         before=complaint.status,
         note=note,
+    )
+    tell_officers(
+        session,
+        complaint.agency,
+        complaint,
+        template="officer_citizen_note",
+        key=_event_key(session, event),
+        tracking=complaint.tracking_number,
+        message=text_for_agency(complaint, note),
     )
 
 
@@ -254,4 +270,339 @@ def rate_complaint(session: Session, complaint: Complaint, rating: int) -> None:
         action="rated",
         before=before,
         note=str(rating),
+    )
+
+
+# --- the lifecycle: officers act, deadlines pass (handlers/officer.py, handlers/sla_sweep.py) ---
+
+_PHONE_LIKE = re.compile(r"\+?\d(?:[ .-]?\d){8,}")  # 9+ digits: phone numbers, NIK
+
+
+def _actor(officer: Officer) -> str:
+    return f"officer:{officer.id}"
+
+
+def _event_key(session: Session, event: ComplaintEvent) -> str:
+    """An idempotency key per audit event: one event, one set of SMS, whatever retries."""
+    session.flush()
+    return f"{event.action}:{event.id}"
+
+
+def _assign(complaint: Complaint, agency: Agency, now: datetime) -> None:
+    """Hand a complaint to an agency (routed, forwarded, escalated): its disposition clock starts."""
+    complaint.agency = agency
+    complaint.agency_id = agency.id
+    complaint.status = Status.ASSIGNED
+    complaint.accepted_at = None
+    complaint.followup_due_at = None
+    complaint.disposition_due_at = sla.disposition_due(now)
+
+
+def reporter_for_agency(complaint: Complaint) -> str:
+    """What an agency may know of the reporter: the masked number, or nothing (ANONIM, RAHASIA)."""
+    if complaint.anonymous or complaint.confidential:
+        return label("officer_labels", "anonymous")
+    return complaint.reporter.masked
+
+
+def text_for_agency(complaint: Complaint, text: str) -> str:
+    """Free text toward an agency: numbers in it masked, or gone when the reporter hides."""
+    if complaint.anonymous or complaint.confidential:
+        return _PHONE_LIKE.sub("xxxx", text)
+    return mask_in_text(text)
+
+
+def officer_channel(session: Session, officer: Officer) -> Channel:
+    """Where to text an officer: the way they last wrote to us, else the first carrier configured."""
+    e164 = officer.msisdn
+    spellings = {e164, e164.lstrip("+"), "0" + e164.removeprefix("+62")}
+    last = session.execute(
+        select(InboundMessage.channel, InboundMessage.link)
+        .where(InboundMessage.sender.in_(spellings))
+        .order_by(InboundMessage.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None:
+        return Channel(last.channel, last.link, e164)
+    settings = get_settings()
+    if settings.smpp_links:
+        return Channel("smpp", settings.smpp_links[0]["name"], e164)
+    if settings.http_partners:
+        return Channel("http", settings.http_partners[0]["name"], e164)
+    return Channel("twilio", "twilio", e164)
+
+
+def tell_officers(
+    session: Session,
+    agency: Agency | None,
+    complaint: Complaint,
+    /,
+    *,
+    template: str,
+    key: str,
+    **values: object,
+) -> int:
+    """Text every active officer of `agency` once per `key`; returns how many rows are new."""
+    queued = 0
+    for officer in officers_of(session, agency):
+        row = queue_sms(
+            session,
+            to=officer_channel(session, officer),
+            template=template,
+            key=f"{key}:{officer.id}",
+            complaint=complaint,
+            **values,
+        )
+        queued += row is not None
+    return queued
+
+
+def tell_reporter(
+    session: Session, complaint: Complaint, /, *, template: str, key: str, **values: object
+) -> None:
+    """Text the citizen on the channel the complaint came in on."""
+    queue_sms(
+        session,
+        to=Channel(complaint.channel, complaint.link, complaint.reply_address),
+        template=template,
+        key=key,
+        complaint=complaint,
+        tracking=complaint.tracking_number,
+        **values,
+    )
+
+
+def _announce_assignment(session: Session, complaint: Complaint, key: str) -> None:
+    tell_officers(
+        session,
+        complaint.agency,
+        complaint,
+        template="officer_new",
+        key=key,
+        tracking=complaint.tracking_number,
+        sector=complaint.sector,
+        reporter=reporter_for_agency(complaint),
+        summary=text_for_agency(complaint, complaint.text),
+        date=sla.local_date(complaint.disposition_due_at),
+    )
+
+
+def accept_complaint(
+    session: Session,
+    complaint: Complaint,
+    officer: Officer,
+    complaint_type: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """TERIMA: the agency takes the complaint on; its follow-up clock starts, by type."""
+    now = now or utcnow()
+    before = complaint.status
+    complaint.status = Status.IN_PROGRESS
+    complaint.accepted_at = now
+    complaint.complaint_type = complaint_type or complaint.complaint_type
+    complaint.followup_due_at = sla.followup_due(now, complaint.complaint_type)
+    event = record_event(
+        session,
+        complaint,
+        actor=_actor(officer),
+        action="accepted",
+        before=before,
+        note=complaint.complaint_type,
+    )
+    tell_reporter(
+        session,
+        complaint,
+        template="citizen_accepted",
+        key=_event_key(session, event),
+        agency=officer.agency.name,
+        date=sla.local_date(complaint.followup_due_at),
+    )
+
+
+def set_complaint_type(
+    session: Session, complaint: Complaint, officer: Officer, complaint_type: str
+) -> None:
+    """A dispute or a field inspection needs longer: the follow-up time counts anew from acceptance."""
+    complaint.complaint_type = complaint_type
+    complaint.followup_due_at = sla.followup_due(complaint.accepted_at or utcnow(), complaint_type)
+    record_event(
+        session,
+        complaint,
+        actor=_actor(officer),
+        action="type_set",
+        before=complaint.status,
+        note=complaint_type,
+    )
+
+
+def relay_officer_reply(
+    session: Session, complaint: Complaint, officer: Officer, text: str
+) -> None:
+    """An officer's BALAS, on the record and on its way to the citizen."""
+    event = record_event(
+        session,
+        complaint,
+        actor=_actor(officer),
+        action="officer_reply",
+        before=complaint.status,
+        note=text,
+    )
+    tell_reporter(
+        session,
+        complaint,
+        template="citizen_officer_reply",
+        key=_event_key(session, event),
+        agency=officer.agency.name,
+        message=text,
+    )
+
+
+def finish_complaint(
+    session: Session,
+    complaint: Complaint,
+    officer: Officer,
+    followup: str,
+    now: datetime | None = None,
+) -> None:
+    """SELESAI: the agency's answer; the citizen may rate, or it closes itself later."""
+    before = complaint.status
+    complaint.status = Status.DONE
+    complaint.done_at = now or utcnow()
+    event = record_event(
+        session, complaint, actor=_actor(officer), action="done", before=before, note=followup
+    )
+    tell_reporter(
+        session,
+        complaint,
+        template="citizen_done",
+        key=_event_key(session, event),
+        agency=officer.agency.name,
+        message=followup,
+    )
+
+
+def forward_complaint(
+    session: Session,
+    complaint: Complaint,
+    officer: Officer,
+    target: Agency,
+    reason: str,
+    now: datetime | None = None,
+) -> None:
+    """TERUSKAN (disposisi): No Wrong Door, the complaint moves to the agency that can act."""
+    source = complaint.agency
+    before = complaint.status
+    _assign(complaint, target, now or utcnow())
+    event = record_event(
+        session,
+        complaint,
+        actor=_actor(officer),
+        action="forwarded",
+        before=before,
+        note=f"{source.code if source else '-'} -> {target.code}: {reason}",
+    )
+    key = _event_key(session, event)
+    tell_reporter(session, complaint, template="citizen_forwarded", key=key, agency=target.name)
+    _announce_assignment(session, complaint, key)
+
+
+def escalate_complaint(session: Session, complaint: Complaint, now: datetime) -> Agency | None:
+    """A missed deadline: one level up the berjenjang chain, the region's coordinator informed.
+
+    Returns the new agency, or None at the top of the chain (nothing changes).
+    """
+    source = complaint.agency
+    target = source.parent if source is not None else None
+    if source is None or target is None or not target.active:
+        return None
+    before = complaint.status
+    missed = "disposisi" if before == Status.ASSIGNED else "tindak lanjut"
+    _assign(complaint, target, now)
+    event = record_event(
+        session,
+        complaint,
+        actor="system",
+        action="escalated",
+        before=before,
+        note=f"{source.code} -> {target.code}: batas {missed} terlewati",
+    )
+    key = _event_key(session, event)
+    tell_reporter(session, complaint, template="citizen_escalated", key=key, agency=target.name)
+    tell_officers(
+        session,
+        target,
+        complaint,
+        template="officer_escalated",
+        key=key,
+        tracking=complaint.tracking_number,
+        from_agency=source.name,
+        reporter=reporter_for_agency(complaint),
+        summary=text_for_agency(complaint, complaint.text),
+        date=sla.local_date(complaint.disposition_due_at),
+    )
+    tell_officers(
+        session,
+        coordinator_for(session, source),
+        complaint,
+        template="officer_coordinator_escalated",
+        key=f"{key}:coordinator",
+        tracking=complaint.tracking_number,
+        from_agency=source.name,
+        agency=target.name,
+    )
+    return target
+
+
+def remind_officers(session: Session, complaint: Complaint, due: datetime) -> int:
+    """Officers are told once per deadline that it is near; returns how many new reminders."""
+    template = (
+        "officer_reminder_disposition"
+        if complaint.status == Status.ASSIGNED
+        else "officer_reminder_followup"
+    )
+    queued = tell_officers(
+        session,
+        complaint.agency,
+        complaint,
+        template=template,
+        key=f"remind:{complaint.id}:{due:%Y%m%d%H%M}",
+        tracking=complaint.tracking_number,
+        date=sla.local_date(due),
+    )
+    if queued:
+        record_event(
+            session,
+            complaint,
+            actor="system",
+            action="reminded",
+            before=complaint.status,
+            note=template,
+        )
+    return queued
+
+
+def auto_close_complaint(session: Session, complaint: Complaint, now: datetime) -> None:
+    """The citizen stayed silent after SELESAI: the complaint closes itself."""
+    before = complaint.status
+    complaint.status = Status.CLOSED
+    complaint.closed_at = now
+    record_event(session, complaint, actor="system", action="auto_closed", before=before)
+    tell_reporter(
+        session,
+        complaint,
+        template="citizen_auto_closed",
+        key=f"auto_closed:{complaint.id}",
+        days=sla.rules().autoclose_days,
+    )
+
+
+def record_refusal(session: Session, complaint: Complaint | None, *, actor: str, note: str) -> None:
+    """Someone tried an officer's command without the right: administrators see who and what."""
+    record_event(
+        session,
+        complaint,
+        actor=actor,
+        action="refused",
+        before=complaint.status if complaint else None,
+        note=note,
     )

@@ -34,7 +34,7 @@ def mask(msisdn: str) -> str:
     digits = msisdn.lstrip("+")
     if len(digits) <= 4:
         return "x" * len(digits)
-    return digits[:-4] + "xxxx"
+    return digits[:-4][:16] + "xxxx"  # at most 20 characters, even for odd sender ids
 
 
 def mask_in_text(text: str) -> str:

@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("health", __name__)
 
+
 @bp.get("/healthz")
 def healthz() -> tuple[dict[str, object], int] | Response:
     checks: dict[str, object] = {}

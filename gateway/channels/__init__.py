@@ -33,13 +33,20 @@ SenderFactory = Callable[[Settings, str], Sender]
 
 def blueprints() -> list[Blueprint]:
     from gateway.channels.http_partner.webhook import bp as partner_bp
+    from gateway.channels.simulator.webhook import bp as simulator_bp
     from gateway.channels.twilio.webhook import bp as twilio_bp
 
-    return [twilio_bp, partner_bp]
+    return [twilio_bp, partner_bp, simulator_bp]
 
 
 def sender_factories() -> dict[str, SenderFactory]:
     from gateway.channels.http_partner.sender import PartnerSender
+    from gateway.channels.simulator.sender import LocalSender
     from gateway.channels.twilio.sender import TwilioSender
 
-    return {"twilio": TwilioSender.from_settings, "http": PartnerSender.from_settings}
+    return {
+        "twilio": TwilioSender.from_settings,
+        "http": PartnerSender.from_settings,
+        "sim": LocalSender.from_settings,
+        "open311": LocalSender.from_settings,
+    }

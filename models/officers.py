@@ -1,0 +1,65 @@
+"""Who an officer is and what they may act on: read-only questions about the hierarchy."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.agencies import Agency, Officer
+from models.complaints import Complaint
+from models.phone import normalize
+
+
+def active_officer(session: Session, address: str) -> Officer | None:
+    """The active officer behind a sender address, however the number is spelled."""
+    msisdn = normalize(address)
+    if msisdn is None:
+        return None
+    return session.scalar(select(Officer).where(Officer.msisdn == msisdn, Officer.active))
+
+
+def officers_of(session: Session, agency: Agency | None) -> list[Officer]:
+    if agency is None:
+        return []
+    return list(
+        session.scalars(
+            select(Officer)
+            .where(Officer.agency_id == agency.id, Officer.active)
+            .order_by(Officer.id)
+        )
+    )
+
+
+def chain(agency: Agency | None) -> list[Agency]:
+    """The agency and every agency above it (berjenjang), nearest first."""
+    found: list[Agency] = []
+    while agency is not None and agency not in found:
+        found.append(agency)
+        agency = agency.parent
+    return found
+
+
+def _within(region: str | None, area: str | None) -> bool:
+    return bool(region and area) and (region == area or region.startswith(f"{area}."))
+
+
+def coordinator_for(session: Session, agency: Agency) -> Agency | None:
+    """The SP4N coordinator (Dinas Kominfo) of the agency's own region, if it has one."""
+    if agency.region_code is None or agency.is_coordinator:
+        return None
+    return session.scalar(
+        select(Agency).where(
+            Agency.is_coordinator, Agency.active, Agency.region_code == agency.region_code
+        )
+    )
+
+
+def may_act(officer: Officer, complaint: Complaint) -> bool:
+    """An officer of the holding agency, of one above it, or the coordinator of its region."""
+    if not officer.active or complaint.agency is None:
+        return False
+    if officer.agency in chain(complaint.agency):
+        return True
+    own = officer.agency
+    region = complaint.region_code or complaint.agency.region_code
+    return own.is_coordinator and own.active and _within(region, own.region_code)

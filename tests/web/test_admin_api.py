@@ -1,0 +1,126 @@
+"""The administrator's API: token, filters, paging, one complaint's trail, masking, outbox retry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from web_support import Api, file, set_fields
+
+from models.base import utcnow
+from models.db import session_scope
+from models.outbox import OutboundMessage, OutboxStatus
+
+
+def test_refuses_a_missing_or_wrong_token(client: FlaskClient) -> None:
+    assert client.get("/api/complaints").status_code == 401
+    wrong = client.get("/api/complaints", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert wrong.json == {"error": "a valid bearer token is required"}
+    assert client.get("/api/openapi.json").status_code == 200  # the description is public
+
+
+def test_filters_by_status_agency_region_and_overdue(api: Api) -> None:
+    late = file("jalan rusak", agency="PUPR.32.73", sector="PEKERJAAN_UMUM", region="32.73")
+    set_fields(late, followup_due_at=utcnow() - timedelta(days=1))
+    file("ktp belum jadi", agency="DUKCAPIL.32.73", sector="KEPENDUDUKAN", region="32.73")
+    file("listrik padam", agency="PLN", sector="LISTRIK", region="11.01")
+
+    def numbers(**query: object) -> list[str]:
+        resp = api.get("/api/complaints", **query)
+        assert resp.status_code == 200, resp.json
+        return [c["text"] for c in resp.json["items"]]
+
+    assert numbers() == ["listrik padam", "ktp belum jadi", "jalan rusak"]
+    assert numbers(agency="pupr.32.73") == ["jalan rusak"]
+    assert numbers(region="32") == ["ktp belum jadi", "jalan rusak"]
+    assert numbers(overdue="true") == ["jalan rusak"]
+    assert numbers(overdue="false") == ["listrik padam", "ktp belum jadi"]
+    assert numbers(status="assigned", per_page=1, page=2) == ["ktp belum jadi"]
+    assert api.get("/api/complaints", status="lost").status_code == 400
+    assert api.get("/api/complaints", per_page=0).status_code == 400
+
+
+def test_masks_reporters_and_hides_anonymous_ones_everywhere(api: Api) -> None:
+    named = file("sampah menumpuk, hubungi 081298765432", number="081234567001")
+    anonymous = file("pungli di kantor desa", number="081234567002", anonymous=True)
+    listed = {c["tracking_number"]: c for c in api.get("/api/complaints").json["items"]}
+    assert listed[named.tracking_number]["reporter"] == "628123456xxxx"
+    assert listed[named.tracking_number]["text"] == "sampah menumpuk, hubungi 08129876xxxx"
+    assert listed[anonymous.tracking_number]["reporter"] is None
+    detail = api.get(f"/api/complaints/{anonymous.tracking_number}").json
+    body = str(detail)
+    assert "81234567002" not in body and "628123456" not in body
+    assert [e["actor"] for e in detail["events"]] == ["reporter", "system"]
+    assert detail["messages"][0]["party"] is None  # the acknowledgement, to nobody we name
+
+
+def test_one_complaint_with_its_audit_trail_and_messages(api: Api) -> None:
+    complaint = file("jalan berlubang", agency="PUPR.32.73", sector="PEKERJAAN_UMUM")
+    detail = api.get(f"/api/complaints/{complaint.tracking_number}").json
+    assert detail["status"] == "assigned"
+    assert detail["agency_code"] == "PUPR.32.73"
+    assert [(e["action"], e["status_after"]) for e in detail["events"]] == [
+        ("filed", "received"),
+        ("routed", "assigned"),
+    ]
+    assert detail["events"][1]["agency_code"] == "PUPR.32.73"
+    [ack] = detail["messages"]
+    assert ack["direction"] == "out" and f"#{complaint.tracking_number}" in ack["text"]
+    assert api.get("/api/complaints/9999999").status_code == 404
+
+
+def test_agencies_and_officers_read(api: Api) -> None:
+    page = api.get("/api/agencies", sector="PEKERJAAN_UMUM", region="32.73").json
+    assert [a["code"] for a in page["items"]] == ["PUPR.32.73"]
+    assert page["items"][0]["parent_code"] == "PUPR.32"
+    agency = api.get("/api/agencies/pupr.32.73").json
+    assert agency["officer_list"] == []
+    assert api.get("/api/agencies/NOPE").status_code == 404
+    assert api.get("/api/officers").json["total"] == 0
+
+
+def test_failed_messages_are_listed_and_retried(api: Api) -> None:
+    complaint = file("air pdam mati")
+    with session_scope() as session:
+        row = session.scalar(
+            select(OutboundMessage).where(OutboundMessage.complaint_id == complaint.id)
+        )
+        row.status = OutboxStatus.FAILED
+        row.last_error = "carrier refused"
+        failed_id = row.id
+    failed = api.get("/api/outbox").json["items"]
+    assert [(m["id"], m["last_error"], m["recipient"]) for m in failed] == [
+        (failed_id, "carrier refused", "628123456xxxx")
+    ]
+    assert failed[0]["tracking_number"] == complaint.tracking_number
+    retried = api.post(f"/api/outbox/{failed_id}/retry")
+    assert retried.status_code == 200 and retried.json["status"] == "queued"
+    assert api.post(f"/api/outbox/{failed_id}/retry").status_code == 409
+    assert api.get("/api/outbox").json["items"] == []
+    assert api.post("/api/outbox/123456789/retry").status_code == 404
+
+
+def test_agencies_and_officers_are_added_with_an_audit_entry(api: Api) -> None:
+    agency = {
+        "code": "TEST.DISKOMINFO.32.73",
+        "name": "Dinas Kominfo Kota Bandung (uji)",
+        "sector": "KOMINFO",
+        "region_code": "32.73",
+        "parent_code": "KOMINFO.32",
+    }
+    created = api.client.post("/api/agencies", json=agency, headers=api.headers)
+    assert created.status_code == 201, created.json
+    assert created.json["parent_code"] == "KOMINFO.32"
+    again = api.client.post("/api/agencies", json=agency, headers=api.headers)
+    assert again.status_code == 409 and "exists" in again.json["error"]
+    officer = {"agency_code": agency["code"], "msisdn": "0811 2233 4455", "name": "Rina"}
+    added = api.client.post("/api/officers", json=officer, headers=api.headers)
+    assert added.status_code == 201
+    assert added.json["msisdn"] == "+6281122334455"
+    listed = api.get("/api/officers", agency=agency["code"]).json["items"]
+    assert [o["name"] for o in listed] == ["Rina"]
+    assert api.get(f"/api/agencies/{agency['code']}").json["officers"] == 1
+    missing = api.client.post("/api/officers", json={"msisdn": "x"}, headers=api.headers)
+    assert missing.status_code == 400
