@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
+
 from web_support import WEB_ENV, Api
 
 

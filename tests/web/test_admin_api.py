@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from web_support import Api, file, set_fields
 
 from models.base import utcnow
 from models.db import session_scope
 from models.outbox import OutboundMessage, OutboxStatus
+
+from web_support import Api, file, set_fields
 
 
 def test_refuses_a_missing_or_wrong_token(client: FlaskClient) -> None:

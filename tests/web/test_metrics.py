@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
-from web_support import file, set_fields
 
 from models.base import utcnow
+
+from web_support import file, set_fields
 
 
 def _samples(client: FlaskClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -7,11 +7,11 @@ import subprocess
 import tomllib
 
 from flask.testing import FlaskClient
-from web_support import OPEN311_KEY, file
 
 from config.settings import CONFIG_DIR
 
 from support import wait_for
+from web_support import OPEN311_KEY, file
 
 
 def test_every_routing_sector_is_a_service(client: FlaskClient) -> None:

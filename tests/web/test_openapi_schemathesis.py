@@ -14,11 +14,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from sqlalchemy import delete, func, select, update
-from web_support import ADMIN_TOKEN, file
 
 from app import create_app
 from models.agencies import Agency, Officer
 from models.db import session_scope
+
+from web_support import ADMIN_TOKEN, file
 
 # Loaded from the app's own URL (it needs neither token nor database), so the
 # description tested is the one served.

@@ -6,10 +6,10 @@ import csv
 import io
 from datetime import timedelta
 
-from web_support import Api, file, set_fields
-
 from models.base import utcnow
 from models.stats import WIB
+
+from web_support import Api, file, set_fields
 
 
 def _quarter() -> tuple[int, int]:

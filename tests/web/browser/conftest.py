@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from web_support import WEB_ENV
 
 from support import free_port, start_role, stop_role, wait_for
+from web_support import WEB_ENV
 
 CHROMIUM = Path("/usr/bin/chromium")
 WAIT_MS = 30_000  # a reply crosses the worker: far more than Playwright's 5 s default
