@@ -30,7 +30,9 @@ log = logging.getLogger("app")
 def create_app() -> Flask:
     """The WSGI app: every HTTP surface (gunicorn 'app:create_app()')."""
     from gateway.channels import blueprints as channel_blueprints
+    from gateway.channels.ussd import set_menu_engine
     from gateway.intake import set_inbound_listener
+    from handlers.ussd import respond as ussd_menu
     from web import blueprints as web_blueprints
 
     app = Flask(__name__)
@@ -38,6 +40,7 @@ def create_app() -> Flask:
     for blueprint in [*web_blueprints(), *channel_blueprints()]:
         app.register_blueprint(blueprint)
     set_inbound_listener(enqueue_handling)
+    set_menu_engine(ussd_menu)
     return app
 
 

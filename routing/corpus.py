@@ -61,13 +61,14 @@ def split_salutation(body: str) -> tuple[str, str]:
 class CorpusLabeler:
     """Turns an agency salutation into (sector, kabupaten/kota) labels."""
 
-    def __init__(self, labels: dict, regions: RegionIndex) -> None:
+    def __init__(self, labels: dict, regions: RegionIndex | None) -> None:
+        """`regions` may be None when only sector labels are wanted (model training)."""
         self._rules = [(normalise(words), sector) for words, sector in labels["sector_rules"]]
         self._overrides: dict[str, str] = labels.get("place_overrides", {})
         self._regions = regions
 
     @classmethod
-    def from_file(cls, path: Path, regions: RegionIndex) -> CorpusLabeler:
+    def from_file(cls, path: Path, regions: RegionIndex | None) -> CorpusLabeler:
         with path.open("rb") as handle:
             return cls(tomllib.load(handle), regions)
 
@@ -78,6 +79,8 @@ class CorpusLabeler:
         return next((sector for words, sector in self._rules if words in text), "LAINNYA")
 
     def kab_kota(self, agency: str) -> str | None:
+        if self._regions is None:
+            return None
         match = self._regions.detect(tokens(agency))
         if match is None or level_of(match.code) < 2:
             return None
@@ -97,3 +100,8 @@ class CorpusLabeler:
                 )
             )
         return out
+
+
+def is_sector_labelled(item: CorpusItem) -> bool:
+    """Whether the salutation gives a sector (a DESIGN sector or LAINNYA) to learn or score."""
+    return item.sector not in (None, SKIP)

@@ -11,16 +11,22 @@ Decision rules, in order:
    desa walks up to its kabupaten/kota; a province-only region takes the
    provincial agency); a missing agency falls back to the region's coordinator.
 4. unknown sector (LAINNYA) -> the region's SP4N coordinator (Diskominfo).
+
+The sector comes from the keyword rules blended with the corpus-trained model
+(routing/classifier.py); the region from routing/regions.py.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import functools
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from routing.classifier import BlendSettings, SectorClassifier
+from routing.model import SectorModel
 from routing.regions import RegionIndex, RegionMatch
 from routing.registry import (
     NATIONAL_ADMIN,
@@ -65,9 +71,11 @@ class Router:
         rules: SectorRules,
         agencies: Iterable[AgencySpec],
         agency_config: dict,
+        classifier: SectorClassifier | None = None,
     ) -> None:
         self.regions = regions
         self.rules = rules
+        self.classifier = classifier or SectorClassifier(rules, None, BlendSettings())
         self.agencies = {agency.code: agency for agency in agencies}
         self._by_sector_region: dict[tuple[str, str], AgencySpec] = {}
         self._coordinator: dict[str, AgencySpec] = {}
@@ -89,17 +97,21 @@ class Router:
         config_dir = config_dir or DEFAULT_CONFIG_DIR
         routing_dir = config_dir / "routing"
         rules = SectorRules.from_file(routing_dir / "sectors.toml")
-        with (config_dir / REGIONS_CSV).open(encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            next(reader)
-            rows = [(code, name) for code, name in reader]
-        regions = RegionIndex.from_rows(
-            rows, routing_dir / "places.toml", extra_common_words=rules.vocabulary()
-        )
+        rows, regions = load_regions(config_dir, rules)
         agency_config = load_agency_config(routing_dir / "agencies.toml")
         if agencies is None:
             agencies = generate_agencies(rows, agency_config)
-        return cls(regions, rules, agencies, agency_config)
+        classifier = SectorClassifier.from_config(routing_dir, rules, regions.place_words())
+        return cls(regions, rules, agencies, agency_config, classifier)
+
+    def with_sector_model(self, model: SectorModel | None) -> Router:
+        """This router with another sector model, sharing the region index and agencies.
+
+        Cross-validation scores each fold with a model that never saw it.
+        """
+        other = copy.copy(self)
+        other.classifier = self.classifier.with_model(model)
+        return other
 
     def route(self, text: str, region_hint: str | None = None) -> RoutingDecision:
         """Decide sector, region and agency for one complaint text.
@@ -110,7 +122,7 @@ class Router:
         """
         toks = tokens(text)
         hint_toks = tokens(region_hint) if region_hint else []
-        sector = self.rules.classify(toks + hint_toks)
+        sector = self.classifier.classify(toks + hint_toks)
         region = self.regions.detect(toks, hint_toks)
         agency, needs_location = self._agency_for(sector, region)
         region_conf = min(1.0, region.score / _REGION_SATURATION) if region else 0.0
@@ -155,9 +167,24 @@ class Router:
         return self.agencies[NATIONAL_ADMIN], False
 
 
+def load_regions(
+    config_dir: Path, rules: SectorRules
+) -> tuple[list[tuple[str, str]], RegionIndex]:
+    """The region CSV rows and their index (rule words are not places when unmarked)."""
+    with (config_dir / REGIONS_CSV).open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        rows = [(code, name) for code, name in reader]
+    regions = RegionIndex.from_rows(
+        rows, config_dir / "routing" / "places.toml", extra_common_words=rules.vocabulary()
+    )
+    return rows, regions
+
+
 def _explain(sector: SectorResult, region: RegionMatch | None) -> str:
     if sector.words:
-        what = f"{sector.sector}: " + ", ".join(f'"{w}"' for w in sector.words)
+        by = " (model)" if sector.source == "model" else ""
+        what = f"{sector.sector}{by}: " + ", ".join(f'"{w}"' for w in sector.words)
     else:
         what = "sektor tidak dikenali"
     where = f'wilayah: "{region.evidence}"' if region else "wilayah tidak disebut"

@@ -29,6 +29,8 @@ LEVEL_NAMES = {1: "provinsi", 2: "kabupaten_kota", 3: "kecamatan", 4: "desa"}
 _MAX_PHRASE = 4
 _FUZZY_CUTOFF = 86.0
 _FUZZY_MIN_LEN = 5
+_FUZZY_CUTOFF_UNMARKED = 90.0  # one dropped or doubled letter in a 6+ letter name
+_FUZZY_MIN_LEN_UNMARKED = 6
 _FUZZY_MARKERS = frozenset({"kabupaten", "kota", "provinsi", "cabang", "lokasi", "hint"})
 _FUZZY_CACHE_MAX = 50_000
 _TIE_MARGIN = 0.25
@@ -99,8 +101,11 @@ class RegionIndex:
             self._children[code.rsplit(".", 1)[0] if "." in code else ""].append(code)
             for key in _name_keys(code, name):
                 self._by_name[key].append(code)
-        for alias, code in places["aliases"].items():
-            self._by_name[normalise(alias)].insert(0, code)
+        for alias, codes in places["aliases"].items():
+            for code in reversed(_code_list(codes)):
+                self._by_name[normalise(alias)].insert(0, code)
+        for town, codes in places.get("capitals", {}).items():
+            self._by_name[normalise(town)].extend(_code_list(codes))
         self._markers = {
             normalise(word): kind for kind, words in places["markers"].items() for word in words
         }
@@ -112,7 +117,10 @@ class RegionIndex:
             for key, codes in self._by_name.items()
             if len(key) >= _FUZZY_MIN_LEN and any(level_of(c) <= 2 for c in codes)
         )
-        self._fuzzy_cache: dict[str, str | None] = {}
+        self._fuzzy_by_initial: dict[str, list[str]] = defaultdict(list)
+        for key in self._fuzzy_choices:
+            self._fuzzy_by_initial[key[0]].append(key)
+        self._fuzzy_cache: dict[tuple[str, bool], str | None] = {}
 
     @classmethod
     def from_rows(
@@ -125,6 +133,23 @@ class RegionIndex:
         with places_path.open("rb") as handle:
             places = tomllib.load(handle)
         return cls(rows, places, extra_common_words)
+
+    def place_words(self) -> frozenset[str]:
+        """Words of province, kabupaten/kota and alias names, and the place markers.
+
+        The sector model ignores them: in a corpus this small a town name is
+        learned as sector evidence (the few PLN letters came from one kabupaten).
+        Words that are also ordinary words ("tanah", "air") stay out of this set
+        when `extra_common_words` (the rules' vocabulary) lists them.
+        """
+        words = {
+            word
+            for key, codes in self._by_name.items()
+            if any(level_of(c) <= 2 for c in codes)
+            for word in key.split(" ")
+        }
+        words.update(self._markers)
+        return frozenset(words - self._common)
 
     # ----------------------------------------------------------------- naming
     def display_name(self, code: str) -> str:
@@ -182,9 +207,7 @@ class RegionIndex:
                 start += 1  # a marker names no place itself; it qualifies the next words
                 continue
             marker = self._marker_before(toks, start, from_hint)
-            found = self._longest_at(toks, start, marker)
-            if found is None and marker:
-                found = self._fuzzy_at(toks, start, marker)
+            found = self._longest_at(toks, start, marker) or self._fuzzy_at(toks, start, marker)
             if found is None:
                 start += 1
                 continue
@@ -212,23 +235,26 @@ class RegionIndex:
         return None
 
     def _fuzzy_at(self, toks: list[str], start: int, marker: str) -> _Mention | None:
-        """Typo tolerance after a marker ("kab sijunjng", "di smarang"), cached per phrase."""
-        if marker not in _FUZZY_MARKERS:
+        """Typo tolerance ("kab sijunjng", "di smarang", "palembng"), cached per phrase.
+
+        After a marker one or two words are tried against every kabupaten/kota,
+        province and alias name. Without a marker only one long word is tried,
+        with a stricter cut-off and only against names sharing its first letter
+        (typos rarely hit it): this catches "makasar" while "sampah" (a rule
+        word, so a common word) or "pelayanan" never become places.
+        """
+        unmarked = marker == ""
+        if not unmarked and marker not in _FUZZY_MARKERS:
             return None
-        for end in (start + 2, start + 1):
+        ends = (start + 1,) if unmarked else (start + 2, start + 1)
+        for end in ends:
             if end > len(toks):
                 continue
             phrase = " ".join(toks[start:end])
-            if len(phrase) < _FUZZY_MIN_LEN or phrase in self._common:
+            min_len = _FUZZY_MIN_LEN_UNMARKED if unmarked else _FUZZY_MIN_LEN
+            if len(phrase) < min_len or phrase in self._common:
                 continue
-            if phrase not in self._fuzzy_cache:
-                if len(self._fuzzy_cache) >= _FUZZY_CACHE_MAX:
-                    self._fuzzy_cache.clear()
-                hit = process.extractOne(
-                    phrase, self._fuzzy_choices, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF
-                )
-                self._fuzzy_cache[phrase] = hit[0] if hit else None
-            key = self._fuzzy_cache[phrase]
+            key = self._fuzzy_key(phrase, unmarked)
             if key is not None:
                 mention = self._weigh(start, end, phrase, marker, self._by_name[key])
                 if mention is not None:
@@ -236,6 +262,20 @@ class RegionIndex:
                     mention.phrase = f"{phrase}~{key}"
                     return mention
         return None
+
+    def _fuzzy_key(self, phrase: str, unmarked: bool) -> str | None:
+        cache_key = (phrase, unmarked)
+        if cache_key not in self._fuzzy_cache:
+            if len(self._fuzzy_cache) >= _FUZZY_CACHE_MAX:
+                self._fuzzy_cache.clear()
+            if unmarked:
+                choices = self._fuzzy_by_initial.get(phrase[0], [])
+                cutoff = _FUZZY_CUTOFF_UNMARKED
+            else:
+                choices, cutoff = self._fuzzy_choices, _FUZZY_CUTOFF
+            hit = process.extractOne(phrase, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+            self._fuzzy_cache[cache_key] = hit[0] if hit else None
+        return self._fuzzy_cache[cache_key]
 
     def _weigh(
         self, start: int, end: int, phrase: str, marker: str, codes: list[str]
@@ -371,6 +411,11 @@ class RegionIndex:
             evidence=evidence,
             score=score,
         )
+
+
+def _code_list(codes: str | list[str]) -> list[str]:
+    """A places.toml value: one code, or a list when the name is shared ("tanjung")."""
+    return [codes] if isinstance(codes, str) else codes
 
 
 def _best_per_kab(entries: list[tuple[str, float]]) -> list[tuple[str, float]]:

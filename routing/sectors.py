@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from routing.text import normalise
@@ -30,6 +30,9 @@ class SectorResult:
     words: tuple[str, ...]
     national: bool  # decided by a national body's own terms (BPJS Ketenagakerjaan, ...)
     scores: dict[str, float]
+    # Rule phrases found per sector, strongest first: the blend may pick a runner-up.
+    phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    source: str = "rules"  # "rules", or "model" when the model overruled or filled in
 
 
 class SectorRules:
@@ -37,6 +40,7 @@ class SectorRules:
 
     def __init__(self, rules: dict) -> None:
         self.min_score = float(rules.get("min_score", 2.0))
+        self.model_spec: dict = rules.get("model", {})
         self._phrases: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._prefixes: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._national: dict[str, set[str]] = {}
@@ -71,21 +75,21 @@ class SectorRules:
                 hits[key] = min(hits[key] + weight, weight * _REPEAT_CAP)
             start = end if found else start + 1
         scores: dict[str, float] = defaultdict(float)
-        for (sector, _), weight in hits.items():
+        phrases: dict[str, list[str]] = defaultdict(list)
+        for (sector, phrase), weight in sorted(hits.items(), key=lambda item: -item[1]):
             scores[sector] += weight
+            phrases[sector].append(phrase)
+        found = {sector: tuple(words[:3]) for sector, words in phrases.items()}
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         if not ranked or ranked[0][1] < self.min_score:
-            return SectorResult(UNKNOWN_SECTOR, 0.0, (), False, dict(scores))
+            return SectorResult(UNKNOWN_SECTOR, 0.0, (), False, dict(scores), found)
         sector, top = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         confidence = (top / (top + second)) * min(1.0, top / _SATURATION)
-        words = tuple(
-            phrase
-            for (s, phrase), _ in sorted(hits.items(), key=lambda item: -item[1])
-            if s == sector
+        national = any(word in self._national[sector] for word in found[sector][:2])
+        return SectorResult(
+            sector, round(confidence, 3), found[sector], national, dict(scores), found
         )
-        national = any(word in self._national[sector] for word in words[:2])
-        return SectorResult(sector, round(confidence, 3), words[:3], national, dict(scores))
 
     def _match_at(self, toks: list[str], start: int) -> tuple[int, list[tuple[str, float]]]:
         for end in range(min(len(toks), start + _MAX_PHRASE), start, -1):

@@ -35,8 +35,9 @@ def blueprints() -> list[Blueprint]:
     from gateway.channels.http_partner.webhook import bp as partner_bp
     from gateway.channels.simulator.webhook import bp as simulator_bp
     from gateway.channels.twilio.webhook import bp as twilio_bp
+    from gateway.channels.ussd.webhook import bp as ussd_bp
 
-    return [twilio_bp, partner_bp, simulator_bp]
+    return [twilio_bp, partner_bp, simulator_bp, ussd_bp]
 
 
 def sender_factories() -> dict[str, SenderFactory]:

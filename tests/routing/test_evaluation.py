@@ -1,20 +1,50 @@
-"""Accuracy on the labelled SMS set, and the corpus salutation handling."""
+"""Accuracy on the SMS sets, cross-validation folds, and the corpus salutation handling."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from routing.corpus import CorpusLabeler, split_salutation
+import pytest
+
+from routing.corpus import CorpusItem, CorpusLabeler, split_salutation
 from routing.engine import DEFAULT_CONFIG_DIR, Router
-from routing.evaluate import DEFAULT_SMS, score_sms
+from routing.evaluate import (
+    DEFAULT_HOLDOUT,
+    DEFAULT_SMS,
+    Report,
+    Score,
+    score_sms,
+    stratified_folds,
+    table,
+)
 
 
-def test_sms_set_meets_the_targets(router: Router) -> None:
-    sector, region, no_place = score_sms(router, DEFAULT_SMS)
-    assert sector.total >= 150
-    assert sector.accuracy >= 0.85
-    assert region.accuracy >= 0.90
-    assert no_place.accuracy >= 0.90
+@pytest.mark.parametrize(("path", "size"), [(DEFAULT_SMS, 150), (DEFAULT_HOLDOUT, 100)])
+def test_sms_sets_meet_the_targets(router: Router, path: Path, size: int) -> None:
+    report = score_sms(router, path)
+    assert report.sector.total >= size
+    assert report.sector.accuracy >= 0.85
+    assert report.kab_kota.accuracy >= 0.90
+    assert report.no_place is not None and report.no_place.accuracy >= 0.90
+
+
+def test_folds_are_disjoint_stratified_and_deterministic() -> None:
+    items = [
+        CorpusItem(str(1000 + n), "", "", sector, None)
+        for n, sector in enumerate(["A"] * 10 + ["B"] * 5)
+    ]
+    folds = stratified_folds(items, 5)
+    ids = [item.tracking_id for fold in folds for item in fold]
+    assert sorted(ids) == sorted(item.tracking_id for item in items)
+    assert all([i.sector for i in fold].count("A") == 2 for fold in folds)
+    assert stratified_folds(list(reversed(items)), 5) == folds
+
+
+def test_table_has_one_row_per_set() -> None:
+    score = Score("sector", correct=17, total=20)
+    text = table([Report("set one", score, Score("kab", 9, 10)), Report("set two", score, Score("kab"))])
+    assert "| set one | 85.0% (17/20) | 90.0% (9/10) | - |" in text
+    assert "| set two | 85.0% (17/20) | - | - |" in text
 
 
 def test_salutation_is_removed_before_routing() -> None:

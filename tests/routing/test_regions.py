@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
-from routing.engine import Router
+from routing.engine import DEFAULT_CONFIG_DIR, Router
+from routing.text import normalise
 
 
 def region(router: Router, text: str, hint: str | None = None) -> str | None:
@@ -101,3 +104,60 @@ def test_match_regions_offers_the_typed_place_first(router: Router) -> None:
     candidates = router.match_regions("bandung", limit=3)
     assert {"32.04", "32.73"} <= {code for code, _, _ in candidates}
     assert all(0.0 <= score <= 1.0 for _, _, score in candidates)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("listrik padam terus di kepanjen", "35.07"),  # capital of Kabupaten Malang
+        ("lampu jalan mati, ngamprah", "32.17"),  # a kecamatan and a desa name: the capital wins
+        ("banjir di tanjung, kab tabalong", "63.09"),  # a capital shared by two kabupaten
+    ],
+)
+def test_kabupaten_capitals_name_their_kabupaten(router: Router, text: str, code: str) -> None:
+    assert region(router, text) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("ktp blm jadi, palembng", "16.71"),
+        ("jalan rusak parah surabya", "35.78"),
+        ("banjir lagi sidoarjoo", "35.15"),
+    ],
+)
+def test_typos_without_a_marker(router: Router, text: str, code: str) -> None:
+    assert region(router, text) == code
+
+
+@pytest.mark.parametrize(
+    "text", ["pelayanan kantor buruk sekali", "pembangunan gedung terbengkalai", "sampah busuk"]
+)
+def test_ordinary_words_are_not_typo_places(router: Router, text: str) -> None:
+    assert region(router, text) is None
+
+
+def test_capitals_lie_inside_their_kabupaten(router: Router) -> None:
+    """The hand-compiled capitals table against the Kemendagri list it must agree with.
+
+    A capital is a kecamatan or desa of the kabupaten named like the town, or
+    named after it ("Ungaran Barat"), or that the town is named after ("Sumbawa").
+    """
+    places = tomllib.loads((DEFAULT_CONFIG_DIR / "routing" / "places.toml").read_text("utf-8"))
+    names = router.regions.names
+
+    def same_town(town: str, name: str) -> bool:
+        return (
+            name == town
+            or name.startswith(town + " ")
+            or town.startswith(name + " ")
+            or name.replace(" ", "") == town.replace(" ", "")
+        )
+
+    for town, codes in places["capitals"].items():
+        for kab in [codes] if isinstance(codes, str) else codes:
+            assert any(
+                same_town(town, normalise(name))
+                for code, name in names.items()
+                if code.startswith(kab + ".")
+            ), f"{town} is not in {names[kab]}"

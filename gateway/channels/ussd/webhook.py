@@ -1,0 +1,36 @@
+"""POST /ussd in Africa's Talking's convention.
+
+Form fields sessionId, serviceCode, phoneNumber and text (every input so
+far, joined by `*`); the answer is text/plain "CON <screen>" to continue or
+"END <screen>" to close. Other aggregators' conventions can sit beside this
+one in front of the same menu engine.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from gateway.channels.ussd import menu_engine
+
+bp = Blueprint("ussd", __name__)
+
+MAX_TEXT = 2000  # every input of a session; a handset sends at most 182 characters each
+
+
+def _plain(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="text/plain")
+
+
+@bp.route("/ussd", methods=["POST"])
+def ussd() -> Response:
+    engine = menu_engine()
+    if engine is None:
+        return _plain("USSD menu not configured", 503)
+    session_id = request.form.get("sessionId", "").strip()
+    phone = request.form.get("phoneNumber", "").strip()
+    if not session_id or not phone:
+        return _plain("sessionId and phoneNumber are required", 400)
+    service_code = request.form.get("serviceCode", "").strip()
+    text = request.form.get("text", "")[:MAX_TEXT]
+    screen, end = engine(session_id[:128], phone[:64], service_code[:64], text)
+    return _plain(("END " if end else "CON ") + screen)
