@@ -113,16 +113,23 @@ class Router:
         other.classifier = self.classifier.with_model(model)
         return other
 
-    def route(self, text: str, region_hint: str | None = None) -> RoutingDecision:
+    def route(
+        self, text: str, region_hint: str | None = None, sector_choice: str | None = None
+    ) -> RoutingDecision:
         """Decide sector, region and agency for one complaint text.
 
         `region_hint` is a place the citizen gave separately (USSD menu, a
         "LAPOR#<place>#<text>" form, or the answer to "where is it?"); it
-        outweighs places named in the text.
+        outweighs places named in the text. `sector_choice` is a sector the
+        citizen picked from a menu: it replaces the classifier's guess.
         """
         toks = tokens(text)
         hint_toks = tokens(region_hint) if region_hint else []
-        sector = self.classifier.classify(toks + hint_toks)
+        sector = (
+            SectorResult(sector_choice, 1.0, ("dipilih",), False, {sector_choice: 1.0})
+            if sector_choice
+            else self.classifier.classify(toks + hint_toks)
+        )
         region = self.regions.detect(toks, hint_toks)
         agency, needs_location = self._agency_for(sector, region)
         region_conf = min(1.0, region.score / _REGION_SATURATION) if region else 0.0

@@ -56,3 +56,14 @@ def test_decision_serialises_for_the_command_line(router: Router) -> None:
 
 def test_get_router_is_built_once() -> None:
     assert get_router() is get_router()
+
+
+def test_a_sector_chosen_in_a_menu_replaces_the_classifier() -> None:
+    from routing.engine import get_router
+
+    guess = get_router().route("lampu jalan mati", region_hint="Kota Bandung")
+    chosen = get_router().route(
+        "lampu jalan mati", region_hint="Kota Bandung", sector_choice="PERHUBUNGAN"
+    )
+    assert chosen.sector == "PERHUBUNGAN" and chosen.agency_code == "DISHUB.32.73"
+    assert chosen.region_code == guess.region_code == "32.73"
