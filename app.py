@@ -33,6 +33,7 @@ def create_app() -> Flask:
     from gateway.channels.ussd import set_menu_engine
     from gateway.intake import set_inbound_listener
     from handlers.ussd import respond as ussd_menu
+    from routing.engine import get_router
     from web import blueprints as web_blueprints
 
     app = Flask(__name__)
@@ -41,6 +42,7 @@ def create_app() -> Flask:
         app.register_blueprint(blueprint)
     set_inbound_listener(enqueue_handling)
     set_menu_engine(ussd_menu)
+    get_router()  # built once per process (before gunicorn --preload forks), not on a request
     return app
 
 
