@@ -230,7 +230,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between screens")
     parser.add_argument("--max-seconds", type=float, default=120.0)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)  # one per core
     parser.add_argument("--load", help=argparse.SUPPRESS)  # internal: be the load process
     args = parser.parse_args()
     if args.load:
