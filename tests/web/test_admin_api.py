@@ -125,3 +125,19 @@ def test_agencies_and_officers_are_added_with_an_audit_entry(api: Api) -> None:
     assert api.get(f"/api/agencies/{agency['code']}").json["officers"] == 1
     missing = api.client.post("/api/officers", json={"msisdn": "x"}, headers=api.headers)
     assert missing.status_code == 400
+
+
+def test_nul_characters_are_refused_and_store_nothing(api: Api) -> None:
+    """PostgreSQL cannot store NUL: a 400 up front, never a 500 from the database."""
+    agency = {"code": "X\x00", "name": "Dinas X", "sector": "KOMINFO"}
+    posted = api.client.post("/api/agencies", json=agency, headers=api.headers)
+    assert posted.status_code == 400 and "NUL" in posted.json["error"]
+    nested = api.client.post(
+        "/api/officers", json={"agency_code": "PLN", "msisdn": ["\x00"]}, headers=api.headers
+    )
+    assert nested.status_code == 400
+    assert api.get("/api/agencies/%00").status_code == 400
+    assert api.get("/api/agencies", q="\x00").status_code == 400
+    assert api.get("/api/agencies", q="Dinas X").json["total"] == 0
+    unauthenticated = api.client.post("/api/agencies", json=agency)
+    assert unauthenticated.status_code == 401

@@ -33,6 +33,7 @@ def test_statistics_per_status_sector_region_and_overdue(api: Api) -> None:
     }
     assert stats["overdue"] == {"total": 1, "by_sector": {"PEKERJAAN_UMUM": 1}}
     assert api.get("/api/stats", since="yesterday").status_code == 400
+    assert api.get("/api/stats", since="0001-01-01T00:00:00+01:00").status_code == 400
 
 
 def test_agency_performance_report_as_json_and_csv(api: Api) -> None:

@@ -24,13 +24,13 @@ PUBLIC = frozenset({"api.openapi"})
 def _authorise() -> ResponseReturnValue | None:
     if request.endpoint in PUBLIC:
         return None
-    refuse_nul_bytes()
     token = get_settings().admin_token
     if not token:
         return {"error": "the admin API is disabled: ADMIN_TOKEN is not set"}, 503
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(given.encode(), token.encode()):
         return {"error": "a valid bearer token is required"}, 401, {"WWW-Authenticate": "Bearer"}
+    refuse_nul_bytes()
     return None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import abort, request
 from sqlalchemy import Select, func, select
@@ -40,7 +40,10 @@ def datetime_arg(name: str) -> datetime | None:
         abort(400, f"'{name}' must be an ISO 8601 date-time with a zone")
     if value.tzinfo is None:
         abort(400, f"'{name}' must carry a time zone (e.g. +07:00)")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC equivalent
+        abort(400, f"'{name}' is out of range")
 
 
 def choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
