@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from handlers.dispatch import handle_inbound
 from models import actions
@@ -16,37 +17,68 @@ from models.inbound import InboundMessage, InboundState
 log = logging.getLogger(__name__)
 
 
+GROUP = 25  # messages per transaction: one commit for many, a short write lock on SQLite
+
+
 def process_inbound(ids: list[int]) -> None:
-    """Handle each message exactly once, each in its own transaction.
+    """Handle each message exactly once, many per transaction, each in its own savepoint.
 
     The claim (received -> processed) commits together with everything the
-    handler wrote, so a crash leaves the message `received` for the sweep,
-    and a second job for the same id finds nothing to do.
+    handler wrote, so a crash leaves the messages `received` for the sweep,
+    and a second job for the same id finds nothing to do. One commit per
+    group instead of per message is what lets a busy link keep up; a message
+    whose handler fails is rolled back to its savepoint alone and marked
+    failed after the group commits. If the group cannot commit, each
+    message is retried in a transaction of its own.
     """
-    for inbound_id in ids:
+    for start in range(0, len(ids), GROUP):
+        group = ids[start : start + GROUP]
         try:
-            _process_one(inbound_id)
-        except Exception as exc:
-            log.exception("inbound=%d failed", inbound_id)
+            failures = _process_group(group)
+        except Exception:
+            log.warning("inbound group of %d failed; one by one", len(group), exc_info=True)
+            failures = {}
+            for inbound_id in group:
+                try:
+                    failures.update(_process_group([inbound_id]))
+                except Exception as exc:
+                    log.exception("inbound=%d failed", inbound_id)
+                    failures[inbound_id] = exc
+        for inbound_id, exc in failures.items():
             try:
                 _mark_failed(inbound_id, exc)
             except Exception:  # the row stays `received` and the sweep retries it
                 log.exception("inbound=%d could not be marked failed", inbound_id)
 
 
-def _process_one(inbound_id: int) -> None:
+def _process_group(ids: list[int]) -> dict[int, Exception]:
+    """Handle `ids` in one transaction; return the handler failures (rolled back, not committed)."""
+    failures: dict[int, Exception] = {}
     with session_scope() as session:
-        claimed = session.execute(
-            update(InboundMessage)
-            .where(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.RECEIVED)
-            .values(state=InboundState.PROCESSED, processed_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if not claimed:
-            return
-        inbound = session.get(InboundMessage, inbound_id)
-        assert inbound is not None
-        handle_inbound(session, inbound)
+        for inbound_id in ids:
+            savepoint = session.begin_nested()
+            try:
+                _process_one(session, inbound_id)
+                savepoint.commit()
+            except Exception as exc:
+                savepoint.rollback()
+                log.exception("inbound=%d failed", inbound_id)
+                failures[inbound_id] = exc
+    return failures
+
+
+def _process_one(session: Session, inbound_id: int) -> None:
+    claimed = session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.RECEIVED)
+        .values(state=InboundState.PROCESSED, processed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        return
+    inbound = session.get(InboundMessage, inbound_id)
+    assert inbound is not None
+    handle_inbound(session, inbound)
 
 
 def _mark_failed(inbound_id: int, exc: Exception) -> None:

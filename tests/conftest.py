@@ -13,6 +13,7 @@ import os
 import random
 import subprocess
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -21,7 +22,10 @@ from sqlalchemy.exc import OperationalError
 
 from channels import PARTNER_TOKEN, PUBLIC_URL, TWILIO_TOKEN
 from recorder import Recorder
-from support import create_pg_database, drop_pg_database, start_role, stop_role
+from support import create_pg_database, drop_pg_database, free_port, start_role, stop_role
+
+if TYPE_CHECKING:
+    from gateway.smpp.simulator import SimulatorThread
 
 MUTABLE_TABLES = (
     "smpp_mo_parts",
@@ -149,6 +153,15 @@ def sent(recorder: Recorder) -> Iterator[Recorder]:
     recorder.reset()
     yield recorder
     recorder.reset()
+
+
+@pytest.fixture()
+def sim() -> Iterator[SimulatorThread]:
+    """The smpp34 SMSC simulator on a free loopback port."""
+    from gateway.smpp.simulator import Simulator, SimulatorThread
+
+    with SimulatorThread(Simulator(port=free_port())) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

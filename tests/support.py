@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +48,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def http_status(url: str, timeout_s: float = 5) -> int:
+    """The status a GET of `url` answers, error statuses included; 0 when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
+def healthy(port: int) -> bool:
+    """A gateway web process on `port` is up and its dependencies answer."""
+    return http_status(f"http://127.0.0.1:{port}/healthz", timeout_s=2) == 200
 
 
 def start_role(env: dict[str, str], *args: str, **popen: object) -> subprocess.Popen[bytes]:

@@ -118,3 +118,13 @@ def decode_text(data_coding: int, data: bytes) -> str | None:
     if kind == "ucs2":
         return ucs2_decode(data)
     return None
+
+
+def decode_mo_text(data_coding: int, data: bytes) -> str:
+    """What a citizen typed, ready to store: binary reads as "", NUL characters are dropped.
+
+    NUL is padding some handsets and SMSCs add to UCS-2 and Latin-1 texts; it
+    carries nothing, and PostgreSQL refuses it in text columns, which would
+    turn a complaint into a permanent error (ESME_RX_P_APPN) and lose it.
+    """
+    return (decode_text(data_coding, data) or "").replace("\x00", "")

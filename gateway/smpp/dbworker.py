@@ -22,11 +22,11 @@ from gateway.smpp import metrics
 from gateway.smpp.config import LinkConfig
 from gateway.smpp.mo import BinaryMo, MoMessage
 from gateway.smpp.outcomes import Delivered, Outcome
-from gateway.smpp.reassembly import expire_stale, purge_assembled, store_part, store_single
+from gateway.smpp.reassembly import expire_stale, purge_assembled, store_part, store_singles
 from gateway.smpp.receipts import Receipt, id_candidates
 from models.base import utcnow
 from models.db import session_scope
-from models.outbox import mark_failed, mark_retry, mark_sent, record_receipt
+from models.outbox import mark_failed, mark_retry, mark_sent_many, record_receipt
 from models.phone import mask
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ BATCH = 256
 EXPIRE_EVERY_S = 1.0
 ORPHAN_KEEP_S = 120.0  # a receipt may overtake its submit_sm_resp; it is retried this long
 ORPHAN_MAX = 10_000
+JOB_IDS = 25  # inbound ids per handling job: a burst is shared by every worker, not one
 PURGE_EVERY_S = 60.0
 
 Item = Delivered | Outcome
@@ -129,14 +130,21 @@ class DbWorker(threading.Thread):
     ) -> tuple[list[Callable[[int], None]], list[int]]:
         replies: list[Callable[[int], None]] = []
         created: list[int] = []
+        singles: list[MoMessage] = []
         now = utcnow()
+        # Sent ones first: a receipt in the same batch then finds its segment.
+        sent = [item for item in batch if isinstance(item, Outcome) and item.kind == "sent"]
+        mark_sent_many(session, {o.outbound_id: list(o.external_ids) for o in sent})
         for item in batch:
             if isinstance(item, Outcome):
-                self._record_outcome(session, item)
+                if item.kind != "sent":
+                    self._record_outcome(session, item)
                 continue
             content = item.content
-            if isinstance(content, MoMessage):
-                created += self._store_mo(session, content, now)
+            if isinstance(content, MoMessage) and content.concat is None:
+                singles.append(content)
+            elif isinstance(content, MoMessage):
+                created += self._store_part(session, content, now)
             elif isinstance(content, Receipt):
                 self._record_receipt(session, content)
             elif isinstance(content, BinaryMo):
@@ -151,13 +159,14 @@ class DbWorker(threading.Thread):
             else:
                 metrics.RECEIPTS.labels(self.link.name, "unreadable").inc()
             replies.append(item.reply)
+        if singles:
+            for inbound_id in store_singles(session, self.link, singles, now):
+                metrics.MO.labels(self.link.name, "message" if inbound_id else "duplicate").inc()
+                if inbound_id:
+                    created.append(inbound_id)
         return replies, created
 
-    def _store_mo(self, session: Session, mo: MoMessage, now: datetime) -> list[int]:
-        if mo.concat is None:
-            inbound_id = store_single(session, self.link, mo, now)
-            metrics.MO.labels(self.link.name, "message" if inbound_id else "duplicate").inc()
-            return [inbound_id] if inbound_id else []
+    def _store_part(self, session: Session, mo: MoMessage, now: datetime) -> list[int]:
         created, duplicate = store_part(session, self.link, mo, now)
         metrics.MO.labels(self.link.name, "duplicate" if duplicate else "part").inc()
         return created
@@ -201,22 +210,24 @@ class DbWorker(threading.Thread):
         self._orphans = keep
 
     def _record_outcome(self, session: Session, outcome: Outcome) -> None:
-        if outcome.kind == "sent":
-            mark_sent(session, outcome.outbound_id, list(outcome.external_ids))
-        elif outcome.kind == "retry":
+        """A message that was not sent (sent ones are recorded a batch at a time)."""
+        if outcome.kind == "retry":
             mark_retry(session, outcome.outbound_id, outcome.error, outcome.delay_s)
         else:
             mark_failed(session, outcome.outbound_id, outcome.error)
 
     def _notify(self, created: list[int]) -> None:
-        if not created:
-            return
-        try:
-            self.on_inbound(created)
-        except Exception:
-            log.warning(
-                "link %s: on_inbound failed for %d ids", self.link.name, len(created), exc_info=True
-            )
+        for start in range(0, len(created), JOB_IDS):
+            chunk = created[start : start + JOB_IDS]
+            try:
+                self.on_inbound(chunk)
+            except Exception:
+                log.warning(
+                    "link %s: on_inbound failed for %d ids",
+                    self.link.name,
+                    len(chunk),
+                    exc_info=True,
+                )
 
     def _housekeep(self) -> None:
         now_s = time.monotonic()

@@ -18,26 +18,28 @@ log = logging.getLogger(__name__)
 
 KEY = "lapor:smpp:tps:{link}"
 
-# KEYS[1] bucket; ARGV: rate (tokens/s), burst (max tokens). Returns seconds to wait
-# (as a string, Lua numbers are truncated to integers); 0 means a token was taken.
+# KEYS[1] bucket; ARGV: rate (tokens/s), burst (max tokens), wanted (tokens). Returns
+# {granted, wait}: wait (a string, Lua numbers are truncated to integers) is the
+# seconds until one token is there when none was granted.
 _TAKE = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1]) or burst
 local ts = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local granted = math.min(wanted, math.floor(tokens))
+tokens = tokens - granted
 local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-else
+if granted == 0 then
   wait = (1 - tokens) / rate
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('EXPIRE', KEYS[1], 60)
-return tostring(wait)
+return {granted, tostring(wait)}
 """
 
 
@@ -49,19 +51,23 @@ class LocalBucket:
         self.tokens, self.ts = burst, time.monotonic()
         self._lock = threading.Lock()
 
-    def take(self) -> float:
+    def take(self, wanted: int = 1) -> tuple[int, float]:
         with self._lock:
             now = time.monotonic()
             self.tokens = min(self.burst, self.tokens + (now - self.ts) * self.rate)
             self.ts = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return 0.0
-            return (1 - self.tokens) / self.rate
+            granted = min(wanted, int(self.tokens))
+            self.tokens -= granted
+            return granted, 0.0 if granted else (1 - self.tokens) / self.rate
 
 
 class TpsLimiter:
-    """`take()` returns 0.0 when a submit may go now, else the seconds to wait first."""
+    """`take(n)` grants up to n submits now (one Redis call for a whole window's worth).
+
+    It returns (granted, wait): when nothing is granted, the seconds until a
+    token is there. A sender asks only for what it will submit at once, so a
+    granted token is never left unused.
+    """
 
     def __init__(self, redis: Redis, link: str, tps: float, burst: float | None = None) -> None:
         self.key = KEY.format(link=link)
@@ -73,15 +79,15 @@ class TpsLimiter:
         self._local = LocalBucket(tps, self.burst)
         self._degraded = False
 
-    def take(self) -> float:
+    def take(self, wanted: int = 1) -> tuple[int, float]:
         try:
-            wait = float(self._script(keys=[self.key], args=[self.rate, self.burst]))
+            granted, wait = self._script(keys=[self.key], args=[self.rate, self.burst, wanted])
         except RedisError:
             if not self._degraded:
                 log.warning("TPS limiter: Redis unreachable, limiting in this process only")
                 self._degraded = True
-            return self._local.take()
+            return self._local.take(wanted)
         if self._degraded:
             log.info("TPS limiter: Redis is back")
             self._degraded = False
-        return wait
+        return int(granted), float(wait)

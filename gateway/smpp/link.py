@@ -18,12 +18,13 @@ from gateway.smpp.outcomes import Outcome
 from gateway.smpp.session import Hooks, Session
 from gateway.smpp.submitter import Submitter
 from models.db import session_scope
-from models.outbox import claim_outbound
+from models.outbox import LEASE, claim_outbound, renew_lease
 from models.queues import LINK_STATE_KEY, SMPP_OUT_KEY
 
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # the outbox is read at least this often, whatever Redis says
+RENEW_EVERY_S = LEASE.total_seconds() / 4  # leases of held rows are extended this often
 
 
 class Link:
@@ -37,6 +38,7 @@ class Link:
         self.submitter = Submitter(config, self._report)
         limiter = TpsLimiter(redis, config.name, config.tps)
         self._states: dict[str, tuple[bool, str]] = {}
+        self._state_lock = threading.Lock()  # a tx and an rx report at once: publish in order
         roles = ("trx",) if config.bind == "trx" else ("tx", "rx")
         self.sessions = [
             Session(
@@ -80,23 +82,28 @@ class Link:
         self.db.put(outcome)
 
     def _on_state(self, role: str, bound: bool, detail: str) -> None:
-        self._states[role] = (bound, detail)
-        state = {
-            "bound": all(b for b, _ in self._states.values())
-            and len(self._states) == len(self.sessions),
-            "sessions": {r: {"bound": b, "detail": d} for r, (b, d) in self._states.items()},
-            "at": time.time(),
-        }
-        try:
-            self.redis.hset(LINK_STATE_KEY, self.config.name, json.dumps(state))
-        except RedisError:
-            log.debug("link %s: state not published, Redis unavailable", self.config.name)
+        with self._state_lock:
+            self._states[role] = (bound, detail)
+            state = {
+                "bound": all(b for b, _ in self._states.values())
+                and len(self._states) == len(self.sessions),
+                "sessions": {r: {"bound": b, "detail": d} for r, (b, d) in self._states.items()},
+                "at": time.time(),
+            }
+            try:
+                self.redis.hset(LINK_STATE_KEY, self.config.name, json.dumps(state))
+            except RedisError:
+                log.debug("link %s: state not published, Redis unavailable", self.config.name)
 
     def _feed(self) -> None:
         """Claim outbox rows whenever the send job wakes us (or every POLL_S) and there is room."""
         key = SMPP_OUT_KEY.format(link=self.config.name)
         more = False
+        renew_at = time.monotonic() + RENEW_EVERY_S
         while not self.stop_event.is_set():
+            if time.monotonic() >= renew_at:
+                renew_at = time.monotonic() + RENEW_EVERY_S
+                self._renew_leases()
             with self.submitter.space:
                 if self.submitter.room() <= 0:
                     self.submitter.space.wait(POLL_S)
@@ -104,6 +111,16 @@ class Link:
             if not more:
                 self._wait_for_work(key)
             more = self._claim()
+
+    def _renew_leases(self) -> None:
+        held = self.submitter.held_ids()
+        try:
+            with session_scope() as session:
+                renew_lease(session, held)
+        except UNAVAILABLE:
+            log.warning(
+                "link %s: %d leases not renewed, database unavailable", self.config.name, len(held)
+            )
 
     def _wait_for_work(self, key: str) -> None:
         try:

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.smpp.codec import decode_text, text_kind
+from gateway.smpp.codec import decode_mo_text, text_kind
 from gateway.smpp.receipts import Receipt, parse_receipt
 
 ESM_TYPE_MASK = 0x3C
@@ -46,7 +46,7 @@ class MoMessage:
         return h.hexdigest()
 
     def text(self) -> str:
-        return decode_text(self.data_coding, self.payload) or ""
+        return decode_mo_text(self.data_coding, self.payload)
 
 
 @dataclass(frozen=True)

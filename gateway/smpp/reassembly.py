@@ -3,6 +3,8 @@
 Runs inside the link's database transaction; the caller commits, then acks.
 SMPP gives an MO no id, so a re-delivery is recognised by its content: the
 same sender, recipient and bytes within the link's dedup window (mo_dedup_s).
+One-part MOs are stored a batch at a time (store_singles); their row is the
+same one models.inbound.store_inbound writes for every other channel.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from gateway.smpp.codec import decode_text
+from gateway.smpp.codec import decode_mo_text
 from gateway.smpp.config import LinkConfig
 from gateway.smpp.mo import MoMessage
-from models.inbound import InboundMessage, store_inbound
+from models.inbound import InboundMessage, InboundState, store_inbound
 from models.mo_parts import SmppMoPart
 from models.phone import normalize
 
@@ -27,37 +31,60 @@ def _sender(raw: str) -> str:
     return normalize(raw) or raw
 
 
-def _seen(session: Session, link: LinkConfig, external_id: str, since: datetime) -> bool:
-    return (
-        session.execute(
-            select(InboundMessage.id).where(
-                InboundMessage.channel == link.channel,
-                InboundMessage.link == link.name,
-                InboundMessage.external_id == external_id,
-                InboundMessage.received_at >= since,
-            )
-        ).first()
-        is not None
-    )
-
-
-def store_single(session: Session, link: LinkConfig, mo: MoMessage, now: datetime) -> int | None:
-    """Store a one-part MO; the new inbound id, or None for a re-delivery."""
+def _dedup_keys(link: LinkConfig, mo: MoMessage, now: datetime) -> tuple[str, str]:
+    """(this window's external id, the previous window's): a re-delivery matches either."""
     bucket = int(now.timestamp() // link.mo_dedup_s)
     key = f"mo:{mo.digest[:32]}"
-    if _seen(session, link, f"{key}:{bucket - 1}", now - timedelta(seconds=link.mo_dedup_s)):
-        return None
-    inbound_id, created = store_inbound(
-        session,
-        channel=link.channel,
-        link=link.name,
-        external_id=f"{key}:{bucket}",
-        sender=_sender(mo.sender),
-        recipient=mo.recipient,
-        text=mo.text(),
-        received_at=now,
+    return f"{key}:{bucket}", f"{key}:{bucket - 1}"
+
+
+def store_singles(
+    session: Session, link: LinkConfig, mos: list[MoMessage], now: datetime
+) -> list[int | None]:
+    """Store one-part MOs with two statements for the whole batch; per MO its new inbound id,
+    or None for a re-delivery (seen in this or the previous dedup window, or earlier in `mos`).
+
+    One multi-row INSERT ... ON CONFLICT DO NOTHING instead of a round trip per
+    message is what keeps a busy link's database thread ahead of the SMSC.
+    """
+    keys = [_dedup_keys(link, mo, now) for mo in mos]
+    previous = {old for _, old in keys}
+    seen = set(
+        session.execute(
+            select(InboundMessage.external_id).where(
+                InboundMessage.channel == link.channel,
+                InboundMessage.link == link.name,
+                InboundMessage.external_id.in_(previous),
+                InboundMessage.received_at >= now - timedelta(seconds=link.mo_dedup_s),
+            )
+        ).scalars()
     )
-    return inbound_id if created else None
+    rows: dict[str, dict[str, object]] = {}
+    for mo, (key, old) in zip(mos, keys, strict=True):
+        if old not in seen and key not in rows:
+            rows[key] = {
+                "channel": link.channel,
+                "link": link.name,
+                "external_id": key,
+                "sender": _sender(mo.sender),
+                "recipient": mo.recipient,
+                "text": mo.text(),
+                "parts": 1,
+                "incomplete": False,
+                "received_at": now,
+                "state": InboundState.RECEIVED,
+            }
+    created: dict[str, int] = {}
+    if rows:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = (
+            insert(InboundMessage)
+            .values(list(rows.values()))
+            .on_conflict_do_nothing(index_elements=["channel", "link", "external_id"])
+            .returning(InboundMessage.external_id, InboundMessage.id)
+        )
+        created = {key: inbound_id for key, inbound_id in session.execute(stmt).tuples()}
+    return [created.pop(key, None) for key, _ in keys]
 
 
 def _decode_parts(parts: list[SmppMoPart], total: int) -> str:
@@ -71,7 +98,7 @@ def _decode_parts(parts: list[SmppMoPart], total: int) -> str:
 
     def flush() -> None:
         if run and coding is not None:
-            pieces.append(decode_text(coding, bytes(run)) or "")
+            pieces.append(decode_mo_text(coding, bytes(run)))
         run.clear()
 
     for seq in range(1, total + 1):

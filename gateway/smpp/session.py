@@ -30,7 +30,7 @@ from gateway.smpp.config import LinkConfig
 from gateway.smpp.limiter import TpsLimiter
 from gateway.smpp.mo import classify
 from gateway.smpp.outcomes import Delivered
-from gateway.smpp.submitter import Submitter, status_text
+from gateway.smpp.submitter import Pending, Submitter, status_text
 from gateway.smpp.wire import DELIVER_SM, UnreadablePdu, read_pdu
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,9 @@ class Session(threading.Thread):
 
     # -- called from other threads -------------------------------------------------
     def wake(self) -> None:
-        with contextlib.suppress(BlockingIOError):  # a full pipe: a wake-up is pending anyway
+        # BlockingIOError: a full pipe, a wake-up is pending anyway. OSError (EBADF): the
+        # thread has stopped and closed its pipe, so there is nobody left to wake.
+        with contextlib.suppress(OSError):
             self._wake_w.send(b"!")
 
     def reply(self, generation: int, sequence: int, status: int) -> None:
@@ -280,32 +282,45 @@ class Session(threading.Thread):
             client.send_pdu(resp)
 
     def _submit(self, client: Client, submitter: Submitter, now: float) -> float:
-        """Send what the window and the TPS limit allow; return when to try again."""
+        """Send what the window and the TPS limit allow; return when to try again.
+
+        Tokens are asked for a window's worth at a time: one Redis call per
+        burst rather than per segment, on the thread that owns the socket.
+        """
         while True:
-            pending = submitter.next_ready(now)
-            if pending is None:
+            wanted = submitter.sendable(now)
+            if not wanted:
                 return 0.0
-            wait = self.hooks.limiter.take() if self.hooks.limiter else 0.0
-            if wait > 0:
-                submitter.push_back(pending)
+            limiter = self.hooks.limiter
+            granted, wait = limiter.take(wanted) if limiter else (wanted, 0.0)
+            if not granted:
                 return now + wait
-            claim, segment = pending.message.claim, pending.segment
-            pdu = smpp.make_pdu(
-                "submit_sm",
-                client=client,
-                source_addr_ton=self.link.source_ton,
-                source_addr_npi=self.link.source_npi,
-                source_addr=claim.sender,
-                dest_addr_ton=self.link.dest_ton,
-                dest_addr_npi=self.link.dest_npi,
-                destination_addr=claim.recipient.lstrip("+"),
-                esm_class=segment.esm_class,
-                data_coding=segment.data_coding,
-                registered_delivery=self.link.registered_delivery,
-                short_message=segment.short_message,
-            )
-            submitter.submitted(pdu.sequence, pending, now)
-            client.send_pdu(pdu)
+            for _ in range(granted):
+                pending = submitter.next_ready(now)
+                if pending is None:
+                    return 0.0
+                self._send_segment(client, submitter, pending, now)
+
+    def _send_segment(
+        self, client: Client, submitter: Submitter, pending: Pending, now: float
+    ) -> None:
+        claim, segment = pending.message.claim, pending.segment
+        pdu = smpp.make_pdu(
+            "submit_sm",
+            client=client,
+            source_addr_ton=self.link.source_ton,
+            source_addr_npi=self.link.source_npi,
+            source_addr=claim.sender,
+            dest_addr_ton=self.link.dest_ton,
+            dest_addr_npi=self.link.dest_npi,
+            destination_addr=claim.recipient.lstrip("+"),
+            esm_class=segment.esm_class,
+            data_coding=segment.data_coding,
+            registered_delivery=self.link.registered_delivery,
+            short_message=segment.short_message,
+        )
+        submitter.submitted(pdu.sequence, pending, now)
+        client.send_pdu(pdu)
 
     def _dispatch(self, client: Client, pdu: Any, generation: int) -> None:
         command = pdu.command

@@ -33,6 +33,7 @@ from gateway.smpp.mo import split_udh
 log = logging.getLogger(__name__)
 
 BIND_RECEIVER, BIND_TRANSMITTER, BIND_TRANSCEIVER = 0x00000001, 0x00000002, 0x00000009
+ENQUIRE_LINK = 0x00000015
 RESP = 0x80000000
 ESME_RINVPASWD = 0x0000000E
 REDELIVER_AFTER_S = 0.2
@@ -53,6 +54,7 @@ class Submitted:
     esm_class: int
     short_message: bytes
     message_id: str
+    at: float = field(default_factory=time.monotonic)  # when it arrived (for latency)
 
     def text(self) -> str:
         body = split_udh(self.short_message)[1] if self.esm_class & 0x40 else self.short_message
@@ -68,6 +70,8 @@ class Mo:
     short_message: bytes
     options: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
+    statuses: list[int] = field(default_factory=list)  # each deliver_sm_resp's command_status
+    pushed_at: float = field(default_factory=time.monotonic)
     acked: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -114,6 +118,7 @@ class Simulator:
         self.submitted: list[Submitted] = []
         self.refused_binds = 0
         self.binds: list[str] = []  # bind command names, in order
+        self.mute_enquire_link = False  # swallow the ESMEs' enquire_link, as a hung SMSC does
         self._throttle = 0
         self._counter = itertools.count(1000)
         self._receivers: dict[str, smpp34.Esme] = {}
@@ -191,7 +196,7 @@ class Simulator:
         self._connections.update((writer, up_writer))
         up_writer.write(bind)
         await asyncio.gather(
-            self._pipe(reader, up_writer, None),
+            self._pipe(reader, up_writer, None, from_esme=True),
             self._pipe(
                 up_reader,
                 writer,
@@ -204,11 +209,15 @@ class Simulator:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         rewrite: tuple[int, int] | None,
+        from_esme: bool = False,
     ) -> None:
         try:
             while True:
                 pdu = await _read_pdu(reader)
-                if rewrite and struct.unpack(">L", pdu[4:8])[0] == rewrite[0]:
+                command = struct.unpack(">L", pdu[4:8])[0]
+                if from_esme and command == ENQUIRE_LINK and self.mute_enquire_link:
+                    continue
+                if rewrite and command == rewrite[0]:
                     pdu = pdu[:4] + struct.pack(">L", rewrite[1]) + pdu[8:]
                     rewrite = None
                 writer.write(pdu)
@@ -309,6 +318,7 @@ class Simulator:
                     ),
                     DELIVER_TIMEOUT_S,
                 )
+                mo.statuses.append(resp.command_status)
                 ok = resp.is_success
             except (TimeoutError, smpp34.SmppError, RuntimeError, OSError):
                 ok = False

@@ -75,7 +75,7 @@ class Submitter:
         self._lock = threading.RLock()  # also the condition the feeder waits on
         self._queue: deque[Pending] = deque()
         self._inflight: dict[int, tuple[Pending, float]] = {}
-        self._held = 0  # messages taken but not finished
+        self._held: set[int] = set()  # outbox ids taken but not finished
         self._pause_s = PAUSE_MIN_S
         self.paused_until = 0.0
         self.accepting = False  # a bound transmitter is there to drain the queue
@@ -86,7 +86,12 @@ class Submitter:
     def room(self) -> int:
         """How many more outbox rows the feeder may claim for this link now."""
         with self._lock:
-            return self.capacity - self._held if self.accepting else 0
+            return self.capacity - len(self._held) if self.accepting else 0
+
+    def held_ids(self) -> list[int]:
+        """Outbox rows this link holds (claimed, not yet finished): their leases must not lapse."""
+        with self._lock:
+            return list(self._held)
 
     def add(self, claims: list[OutboundClaim]) -> None:
         for claim in claims:
@@ -97,7 +102,7 @@ class Submitter:
                 continue
             message = Outgoing(claim, segments, ids=[""] * len(segments))
             with self._lock:
-                self._held += 1
+                self._held.add(claim.id)
                 self._queue.extend(Pending(message, s) for s in segments)
         self.wake()
 
@@ -108,6 +113,13 @@ class Submitter:
 
     def oldest_sent_at(self) -> float | None:
         return min((sent_at for _, sent_at in self._inflight.values()), default=None)
+
+    def sendable(self, now: float) -> int:
+        """How many segments may be submitted now (window room, queue, no throttle pause)."""
+        if now < self.paused_until:
+            return 0
+        with self._lock:
+            return min(self.link.window - len(self._inflight), len(self._queue))
 
     def next_ready(self, now: float) -> Pending | None:
         """The next segment to submit if the window and any throttle pause allow it."""
@@ -121,7 +133,7 @@ class Submitter:
         return None
 
     def push_back(self, pending: Pending) -> None:
-        """Not sent after all (the TPS limiter said wait): first in line again."""
+        """Not accepted after all (the SMSC throttled it): first in line again."""
         with self._lock:
             self._queue.appendleft(pending)
 
@@ -210,6 +222,6 @@ class Submitter:
     def _finish(self, message: Outgoing, outcome: Outcome) -> None:
         message.finished = True
         with self._lock:
-            self._held -= 1
+            self._held.discard(message.claim.id)
             self.space.notify_all()
         self.report(outcome)

@@ -19,7 +19,7 @@ from models.outbox import OutboxStatus
 
 from channels import PARTNER_TOKEN, count, outbox_rows
 from recorder import Recorder
-from support import free_port, start_role, stop_role, wait_for
+from support import free_port, healthy, start_role, stop_role, wait_for
 
 MESSAGES = 60
 
@@ -38,14 +38,6 @@ def _deliver(port: int, i: int) -> int:
         return resp.status
 
 
-def _up(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
 def test_two_gateways_and_two_workers_lose_nothing_and_double_nothing(
     db: dict[str, str], sent: Recorder
 ) -> None:
@@ -54,7 +46,7 @@ def test_two_gateways_and_two_workers_lose_nothing_and_double_nothing(
     roles += [start_role(db, "worker"), start_role(db, "worker")]
     try:
         for port in ports:
-            wait_for(lambda port=port: _up(port), timeout_s=60)
+            wait_for(lambda port=port: healthy(port), timeout_s=60)
         jobs = [(port, i) for i in range(MESSAGES) for port in ports]
         with ThreadPoolExecutor(max_workers=16) as pool:
             statuses = list(pool.map(lambda job: _deliver(*job), jobs))

@@ -42,7 +42,9 @@ def test_folds_are_disjoint_stratified_and_deterministic() -> None:
 
 def test_table_has_one_row_per_set() -> None:
     score = Score("sector", correct=17, total=20)
-    text = table([Report("set one", score, Score("kab", 9, 10)), Report("set two", score, Score("kab"))])
+    text = table(
+        [Report("set one", score, Score("kab", 9, 10)), Report("set two", score, Score("kab"))]
+    )
     assert "| set one | 85.0% (17/20) | 90.0% (9/10) | - |" in text
     assert "| set two | 85.0% (17/20) | - | - |" in text
 

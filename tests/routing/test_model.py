@@ -24,7 +24,9 @@ DOCS = [
 
 def test_features_are_words_and_pairs_without_numbers_or_ignored_places() -> None:
     assert features(["jalan", "rusak", "3", "badung"], frozenset({"badung"})) == {
-        "jalan", "rusak", "jalan rusak"
+        "jalan",
+        "rusak",
+        "jalan rusak",
     }
 
 

@@ -1,10 +1,13 @@
-"""SMPP fixtures: the smpp34 simulator on a free loopback port, links against it, a fake handler."""
+"""SMPP fixtures: the smpp34 simulator on a free loopback port, links against it, a fake handler,
+and `python app.py smpp` as a real process beside a real worker (the end-to-end tests)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import pytest
@@ -12,19 +15,15 @@ from sqlalchemy import select
 
 from gateway.smpp.config import LinkConfig
 from gateway.smpp.link import Link
-from gateway.smpp.simulator import Simulator, SimulatorThread, free_port
+from gateway.smpp.simulator import SimulatorThread
+
+from support import start_role, stop_role, wait_for
 
 
 @pytest.fixture()
 def smpp_db(db: dict[str, str]) -> Iterator[dict[str, str]]:
     """The shared clean database (smpp_mo_parts included)."""
     yield db
-
-
-@pytest.fixture()
-def sim() -> Iterator[SimulatorThread]:
-    with SimulatorThread(Simulator(port=free_port())) as running:
-        yield running
 
 
 def link_config(sim: SimulatorThread, **overrides: Any) -> LinkConfig:
@@ -105,3 +104,38 @@ def start_link(smpp_db: dict[str, str]) -> Iterator[Callable[..., tuple[Link, In
     yield _start
     for link in running:
         link.stop(timeout_s=5)
+
+
+SmppProcess = Callable[..., subprocess.Popen[bytes]]
+
+
+@pytest.fixture()
+def smpp_process(db: dict[str, str], worker: subprocess.Popen[bytes]) -> Iterator[SmppProcess]:
+    """Start `python app.py smpp` for the given links (and extra environment); stopped at teardown.
+
+    The real worker handles what the process stores: replies come from the
+    real handlers, through the outbox, back out of the same process.
+    """
+    running: list[subprocess.Popen[bytes]] = []
+
+    def _start(*links: LinkConfig, **env: str) -> subprocess.Popen[bytes]:
+        smpp_links = json.dumps([asdict(link) for link in links])
+        proc = start_role({**db, "SMPP_LINKS": smpp_links, **env}, "smpp")
+        running.append(proc)
+        return proc
+
+    yield _start
+    for proc in running:
+        assert stop_role(proc) == 0, "the smpp process did not stop cleanly on SIGTERM"
+
+
+def link_bound(name: str) -> bool:
+    """What the link process published about itself in Redis (as /metrics and /healthz read it)."""
+    from models.queues import link_states
+
+    state = link_states().get(name)
+    return bool(state and state["bound"])  # type: ignore[index]
+
+
+def wait_bound(name: str, timeout_s: float = 15) -> None:
+    wait_for(lambda: link_bound(name), timeout_s=timeout_s)

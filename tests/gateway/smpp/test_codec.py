@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from smpplib import gsm as smpplib_gsm
 
-from gateway.smpp.codec import GSM_BASIC, GSM_EXTENSION, decode_text, gsm_decode, gsm_encode
+from gateway.smpp.codec import (
+    GSM_BASIC,
+    GSM_EXTENSION,
+    decode_mo_text,
+    decode_text,
+    gsm_decode,
+    gsm_encode,
+)
 from gateway.smpp.mo import BinaryMo, Concat, MoMessage, classify
 from gateway.smpp.receipts import canonical_id, id_candidates, parse_receipt
 from gateway.smpp.segment import split_text
@@ -107,3 +115,14 @@ def test_classify_deliver_sm() -> None:
     receipt = classify(_pdu(esm_class=4, receipted_message_id=b"99\x00", message_state=5))
     assert receipt is not None and receipt.state == "undeliverable"  # type: ignore[union-attr]
     assert classify(_pdu(short_message="Déjà".encode("latin-1"))).text() == "Déjà"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("data_coding", "data"),
+    [(8, "Air mati".encode("utf-16-be") + b"\x00\x00"), (3, b"Air\x00 mati"), (0, b"Air mati\x00")],
+)
+def test_nul_padding_never_reaches_the_database(data_coding: int, data: bytes) -> None:
+    """PostgreSQL refuses NUL in text: a padded MO must not become a permanent error."""
+    text = decode_mo_text(data_coding, data)
+    assert "\x00" not in text
+    assert text.replace("@", "") == "Air mati"  # GSM septet 0x00 is "@", a real character

@@ -208,3 +208,34 @@ def test_connection_dropped_mid_burst(
     assert len(statuses) == len(senders)
     assert statuses.count("failed") <= link.config.window
     assert len(answered) >= len(senders) - statuses.count("failed")
+
+
+def test_lease_is_renewed_while_a_throttled_reply_waits(
+    sim: SimulatorThread,
+    start_link: Callable[..., tuple[Link, Inbox]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A row held behind throttling keeps its lease: the sweep never fails what is still coming."""
+    from gateway.smpp import link as link_module
+    from models.db import session_scope
+    from models.outbox import OutboundMessage
+
+    monkeypatch.setattr(link_module, "RENEW_EVERY_S", 0.3)
+    sim.throttle(4)  # pauses of 0.5 + 1 + 2 + 4 s before the SMSC accepts
+    link, _ = start_link(link_config(sim))
+    wait_for(link.bound, timeout_s=10)
+    wait_for(sim.push("6285555500000", b"Banjir").acked.is_set, timeout_s=10)
+
+    def lease() -> tuple[str, object]:
+        with session_scope() as session:
+            return tuple(
+                session.execute(select(OutboundMessage.status, OutboundMessage.lease_until)).one()
+            )  # type: ignore[return-value]
+
+    first = wait_for(lambda: lease()[0] == "sending" and lease(), timeout_s=10)
+    renewed = wait_for(
+        lambda: lease()[0] == "sending" and lease()[1] > first[1] and lease(), timeout_s=5
+    )
+    assert renewed[0] == "sending"
+    wait_for(lambda: lease()[0] in ("sent", "delivered"), timeout_s=20)
+    assert len(sim.sim.submitted) == 1

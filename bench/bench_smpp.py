@@ -1,0 +1,277 @@
+"""SMPP end to end: MO -> complaint -> reply, against Kannel 1.4.5 on the same SMSC in the same run.
+
+    python bench/bench_smpp.py [--n 3000] [--rate 500] [--rate-seconds 10] [--workers 2]
+
+An smpp34 SMSC (gateway.smpp.simulator, a window of 50 deliver_sm in flight)
+pushes realistic complaint SMS (tests/routing/sms_*.tsv), each from its own
+number. The gateway runs as in production: `python app.py smpp` and
+`python app.py worker` processes on PostgreSQL (a throwaway database on
+TEST_POSTGRES_URL's server) and Redis (BENCH_REDIS_URL); every MO is
+persisted, parsed, routed and filed as a complaint, and its reply (the
+tracking number, two GSM-7 segments) goes back through the outbox. Kannel
+(bearerbox + smsbox answering a static text) is then bound to the same SMSC.
+
+`--transport-only` replaces the handlers with a stub that answers every
+stored MO with one short outbox row inside the link process (no worker, no
+routing): the ceiling of gateway/smpp itself on the same machine.
+
+Two figures each: saturated throughput (N pushed at once; replies complete
+per second from the first push to the last reply) and the latency from
+push to complete reply at a fixed offered rate. Loopback only; every wait is
+bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from gateway.smpp.simulator import Simulator, SimulatorThread  # noqa: E402
+from tests.gateway.kannel.kannel import KannelSetup, running_kannel  # noqa: E402
+
+from support import (  # noqa: E402
+    PG_SERVER_URL,
+    create_pg_database,
+    drop_pg_database,
+    free_port,
+    start_role,
+    stop_role,
+)
+
+TEXTS = [REPO / "tests" / "routing" / name for name in ("sms_labelled.tsv", "sms_holdout.tsv")]
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+KANNEL_REPLY = "LAPOR! Laporan Anda kami terima. Terima kasih."
+WARMUP = 200
+REPLY_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Result:
+    label: str
+    sent: int
+    answered: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.answered / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        return (
+            f"{self.label:<28} {self.answered:>6}/{self.sent:<6} {self.per_second:>8.0f}/s"
+            f"   p50 {self.p50_ms:>7.1f} ms   p99 {self.p99_ms:>7.1f} ms"
+        )
+
+
+def complaint_texts() -> list[str]:
+    texts: list[str] = []
+    for path in TEXTS:
+        with path.open(encoding="utf-8") as handle:
+            texts += [row[0] for row in csv.reader(handle, delimiter="\t") if row and row[0]]
+    return texts
+
+
+class Numbers:
+    """A fresh MSISDN per MO for the whole run: no duplicate, no per-number limit in play."""
+
+    def __init__(self) -> None:
+        self.next = 0
+
+    def take(self, count: int) -> list[str]:
+        start, self.next = self.next, self.next + count
+        return [f"62812{n:08d}" for n in range(start, start + count)]
+
+
+def _digits(address: str) -> str:
+    return address.lstrip("+")
+
+
+async def _offer(sim: Simulator, mos: list[tuple[str, str]], rate: float | None) -> dict:
+    """Push every MO (paced at `rate` per second if given) inside the SMSC's own loop."""
+    start = time.monotonic()
+    pushed = {}
+    for i, (msisdn, text) in enumerate(mos):
+        if rate:
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        pushed[msisdn] = await sim.push(msisdn, text.encode())
+    return pushed
+
+
+async def _clear(sim: Simulator) -> None:
+    sim.submitted.clear()
+
+
+def measure(
+    sim: SimulatorThread, label: str, mos: list[tuple[str, str]], rate: float | None
+) -> Result:
+    """Offer the MOs; a reply is complete when all its parts reached the SMSC."""
+    sim.call(_clear(sim.sim))
+    budget = len(mos) / rate + REPLY_TIMEOUT_S if rate else REPLY_TIMEOUT_S
+    pushed = sim.call(_offer(sim.sim, mos, rate), timeout_s=budget)
+    parts: dict[str, int] = {}
+    done: dict[str, float] = {}
+    seen = 0
+    deadline = time.monotonic() + REPLY_TIMEOUT_S
+    while len(done) < len(mos) and time.monotonic() < deadline:
+        submitted = sim.sim.submitted
+        for item in submitted[seen : len(submitted)]:
+            key = _digits(item.destination_addr)
+            total = item.short_message[4] if item.esm_class & 0x40 else 1
+            parts[key] = parts.get(key, 0) + 1
+            if parts[key] == total and key in pushed:
+                done[key] = item.at
+        seen = len(submitted)
+        time.sleep(0.05)
+    latencies = sorted((at - pushed[key].pushed_at) * 1000 for key, at in done.items())
+    first = min(mo.pushed_at for mo in pushed.values())
+    last = max(done.values(), default=first)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0
+    return Result(
+        label,
+        len(mos),
+        len(done),
+        last - first,
+        statistics.median(latencies) if latencies else 0.0,
+        p99,
+    )
+
+
+def run_both(
+    sim: SimulatorThread, name: str, args: argparse.Namespace, numbers: Numbers, texts: list[str]
+) -> tuple[Result, Result]:
+    def mos(count: int) -> list[tuple[str, str]]:
+        return [(m, texts[i % len(texts)]) for i, m in enumerate(numbers.take(count))]
+
+    measure(sim, f"{name} warm-up", mos(WARMUP), None)
+    saturated = measure(sim, f"{name} saturated", mos(args.n), None)
+    print(saturated.line(), flush=True)
+    paced = measure(
+        sim, f"{name} at {args.rate:.0f}/s", mos(int(args.rate * args.rate_seconds)), args.rate
+    )
+    print(paced.line(), flush=True)
+    return saturated, paced
+
+
+def serve_stub() -> None:
+    """The link process of --transport-only: SMPP_LINKS from the environment, stub answers."""
+    from config.logs import setup_logging
+    from gateway.smpp.runner import run_links
+    from tests.gateway.smpp.conftest import reply_to
+
+    setup_logging("WARNING")
+    run_links(lambda ids: reply_to("bench", ids))
+
+
+@contextlib.contextmanager
+def gateway(
+    sim: SimulatorThread, workers: int, workdir: Path, transport_only: bool
+) -> Iterator[None]:
+    """A migrated throwaway PostgreSQL database, N workers and the smpp process, bound."""
+    database = create_pg_database(PG_SERVER_URL)
+    link = {
+        "name": "bench",
+        "host": "127.0.0.1",
+        "port": sim.sim.port,
+        "system_id": sim.sim.system_id,
+        "password": sim.sim.password,
+        "bind": "trx",
+        "tps": 100000,
+        "window": 50,
+    }
+    env = {
+        "DATABASE_URL": database,
+        "REDIS_URL": REDIS_URL,
+        "LAPOR_VAR_DIR": str(workdir),
+        "SMPP_LINKS": json.dumps([link]),
+        "COMPLAINTS_PER_HOUR": "1000000",
+        "LOG_LEVEL": "WARNING",
+    }
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        subprocess.run(
+            [sys.executable, str(REPO / "app.py"), "migrate"], env={**os.environ, **env}, check=True
+        )
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        if transport_only:
+            stub = [sys.executable, __file__, "--serve-stub"]
+            procs.append(subprocess.Popen(stub, env={**os.environ, **env}))
+        else:
+            procs += [start_role(env, "worker") for _ in range(workers)]
+            procs.append(start_role(env, "smpp"))
+        wait(lambda: sim.sim.binds, "the gateway to bind")
+        yield
+    finally:
+        for proc in procs:
+            stop_role(proc)
+        drop_pg_database(database, PG_SERVER_URL)
+
+
+def wait(predicate: Callable[[], object], what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=3000, help="MOs in the saturated run")
+    parser.add_argument("--rate", type=float, default=500.0, help="offered MO/s, latency run")
+    parser.add_argument("--rate-seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2, help="`python app.py worker` processes")
+    parser.add_argument("--skip-kannel", action="store_true")
+    parser.add_argument("--transport-only", action="store_true", help="stub handlers (see above)")
+    parser.add_argument("--serve-stub", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_stub:
+        serve_stub()
+        return
+    texts = complaint_texts()
+    numbers = Numbers()
+    print(
+        f"{os.cpu_count()} CPUs; {args.workers} workers; PostgreSQL {PG_SERVER_URL}; Redis {REDIS_URL}"
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-smpp-") as tmp,
+        SimulatorThread(Simulator(port=free_port(), receipts="none", window=50)) as sim,
+    ):
+        with gateway(sim, args.workers, Path(tmp), args.transport_only):
+            ours = run_both(sim, "gateway", args, numbers, texts)
+        if args.skip_kannel:
+            return
+        binds = len(sim.sim.binds)
+        setup = KannelSetup(
+            sim.sim.port, sim.sim.system_id, sim.sim.password, Path(tmp), static_text=KANNEL_REPLY
+        )
+        with running_kannel(setup):
+            wait(lambda: len(sim.sim.binds) > binds, "Kannel to bind")
+            kannel = run_both(sim, "kannel", args, numbers, texts)
+    ratio = ours[0].per_second / kannel[0].per_second if kannel[0].per_second else 0.0
+    print(f"saturated ratio gateway/kannel: {ratio:.2f} (target >= 0.50)")
+    print(f"gateway p99 at {args.rate:.0f}/s: {ours[1].p99_ms:.1f} ms (target <= 100 ms)")
+
+
+if __name__ == "__main__":
+    main()
