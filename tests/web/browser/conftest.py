@@ -50,7 +50,7 @@ def gateway(app_env: dict[str, str]) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        pytest.fail("no /usr/bin/chromium: run scripts/ensure-chromium")
+        pytest.fail("no /usr/bin/chromium: run scripts/ensure-packages")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
