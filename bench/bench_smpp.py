@@ -38,23 +38,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+from production import REDIS_URL, REPO, production_env
 
-from gateway.smpp.simulator import Simulator, SimulatorThread  # noqa: E402
-from tests.gateway.kannel.kannel import KannelSetup, running_kannel  # noqa: E402
+from gateway.smpp.simulator import Simulator, SimulatorThread
+from tests.gateway.kannel.kannel import KannelSetup, running_kannel
 
-from support import (  # noqa: E402
-    PG_SERVER_URL,
-    create_pg_database,
-    drop_pg_database,
-    free_port,
-    start_role,
-    stop_role,
-)
+from support import PG_SERVER_URL, free_port, start_role, stop_role
 
 TEXTS = [REPO / "tests" / "routing" / name for name in ("sms_labelled.tsv", "sms_holdout.tsv")]
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 KANNEL_REPLY = "LAPOR! Laporan Anda kami terima. Terima kasih."
 WARMUP = 200
 REPLY_TIMEOUT_S = 120.0
@@ -186,7 +177,6 @@ def gateway(
     sim: SimulatorThread, workers: int, workdir: Path, transport_only: bool
 ) -> Iterator[None]:
     """A migrated throwaway PostgreSQL database, N workers and the smpp process, bound."""
-    database = create_pg_database(PG_SERVER_URL)
     link = {
         "name": "bench",
         "host": "127.0.0.1",
@@ -197,34 +187,24 @@ def gateway(
         "tps": 100000,
         "window": 50,
     }
-    env = {
-        "DATABASE_URL": database,
-        "REDIS_URL": REDIS_URL,
-        "LAPOR_VAR_DIR": str(workdir),
-        "SMPP_LINKS": json.dumps([link]),
-        "COMPLAINTS_PER_HOUR": "1000000",
-        "LOG_LEVEL": "WARNING",
-    }
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        subprocess.run(
-            [sys.executable, str(REPO / "app.py"), "migrate"], env={**os.environ, **env}, check=True
-        )
-        import redis
-
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        if transport_only:
-            stub = [sys.executable, __file__, "--serve-stub"]
-            procs.append(subprocess.Popen(stub, env={**os.environ, **env}))
-        else:
-            procs += [start_role(env, "worker") for _ in range(workers)]
-            procs.append(start_role(env, "smpp"))
-        wait(lambda: sim.sim.binds, "the gateway to bind")
-        yield
-    finally:
-        for proc in procs:
-            stop_role(proc)
-        drop_pg_database(database, PG_SERVER_URL)
+    with production_env(
+        LAPOR_VAR_DIR=str(workdir),
+        SMPP_LINKS=json.dumps([link]),
+        COMPLAINTS_PER_HOUR="1000000",
+    ) as env:
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            if transport_only:
+                stub = [sys.executable, __file__, "--serve-stub"]
+                procs.append(subprocess.Popen(stub, env=env))
+            else:
+                procs += [start_role(env, "worker") for _ in range(workers)]
+                procs.append(start_role(env, "smpp"))
+            wait(lambda: sim.sim.binds, "the gateway to bind")
+            yield
+        finally:
+            for proc in procs:
+                stop_role(proc)
 
 
 def wait(predicate: Callable[[], object], what: str, timeout_s: float = 30.0) -> None:

@@ -19,19 +19,13 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-PG_SERVER = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+from production import REPO, gunicorn, production_env
+
 PLACES = [("kab sijunjung", "1"), ("kota padang", "1"), ("bandung", "2"), ("malang", "1")]
 STEPS = ["dial", "menu", "sector", "place", "place_ok", "text", "send"]
 
@@ -103,79 +97,18 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, timeout_s: float = 60) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"{url} never became healthy")
-
-
 def run(args: argparse.Namespace) -> None:
-    from redis import Redis
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"lapor_bench_{uuid.uuid4().hex[:8]}"
-    server = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    env = {
-        **os.environ,
-        "DATABASE_URL": make_url(PG_SERVER)
-        .set(database=name)
-        .render_as_string(hide_password=False),
-        "REDIS_URL": REDIS,
-        "COMPLAINTS_PER_HOUR": "1000",
-        "HTTP_PARTNERS": json.dumps(
-            [{"name": "bench", "token": "t", "send_url": "http://127.0.0.1:9/"}]
-        ),
-        "LOG_LEVEL": "WARNING",
-    }
-    redis = Redis.from_url(REDIS)
-    redis.flushdb()
-    port = _free_port()
-    gunicorn = None
-    try:
-        subprocess.run([sys.executable, "app.py", "migrate"], cwd=REPO, env=env, check=True)
-        gunicorn = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "--preload",  # the routing index is built once, before the workers fork
-                "-k",
-                "gthread",
-                "--threads",
-                "8",
-                "-w",
-                str(args.workers),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--log-level",
-                "warning",
-                "app:create_app()",
-            ],
-            cwd=REPO,
-            env=env,
-        )
-        _wait_healthy(f"http://127.0.0.1:{port}/healthz")
+    partners = [{"name": "bench", "token": "t", "send_url": "http://127.0.0.1:9/"}]
+    with (
+        production_env(COMPLAINTS_PER_HOUR="1000", HTTP_PARTNERS=json.dumps(partners)) as env,
+        gunicorn(env, args.workers) as base,
+    ):
         load = subprocess.run(
             [
                 sys.executable,
                 __file__,
                 "--load",
-                f"http://127.0.0.1:{port}/ussd",
+                f"{base}/ussd",
                 "--sessions",
                 str(args.sessions),
                 "--concurrency",
@@ -190,15 +123,7 @@ def run(args: argparse.Namespace) -> None:
             capture_output=True,
             text=True,
         )
-        _report(json.loads(load.stdout), args)
-    finally:
-        if gunicorn is not None:
-            gunicorn.send_signal(signal.SIGTERM)
-            gunicorn.wait(30)
-        redis.flushdb()
-        with server.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+    _report(json.loads(load.stdout), args)
 
 
 def _report(result: dict, args: argparse.Namespace) -> None:

@@ -1,0 +1,96 @@
+"""The production set-up on loopback, shared by the benchmarks: PostgreSQL, Redis, gunicorn.
+
+A throwaway database on the local PostgreSQL server (migrated and seeded by
+`python app.py migrate`), a Redis db of the benchmarks' own, gunicorn serving
+`app:create_app()` with the routing index built before the workers fork.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from support import PG_SERVER_URL, create_pg_database, drop_pg_database, free_port  # noqa: E402
+
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@contextlib.contextmanager
+def production_env(**extra: str) -> Iterator[dict[str, str]]:
+    """The environment of every role: a fresh migrated database and an emptied Redis db."""
+    import redis
+
+    database = create_pg_database(PG_SERVER_URL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "REDIS_URL": REDIS_URL,
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        subprocess.run([sys.executable, "app.py", "migrate"], cwd=REPO, env=env, check=True)
+        client.flushdb()
+        yield env
+    finally:
+        client.flushdb()
+        drop_pg_database(database, PG_SERVER_URL)
+
+
+def wait_healthy(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"{url} never became healthy")
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], workers: int, threads: int = 8) -> Iterator[str]:
+    """gunicorn `app:create_app()` on a free port until the block ends; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--preload",  # the routing index is built once, before the workers fork
+            "-k",
+            "gthread",
+            "--threads",
+            str(threads),
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "app:create_app()",
+        ],
+        cwd=REPO,
+        env={**env, "PUBLIC_URL": f"http://127.0.0.1:{port}"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(f"{base}/healthz")
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
