@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, insert, select, update
+from sqlalchemy import ForeignKey, Index, String, Text, case, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
@@ -157,35 +157,28 @@ def mark_sent(session: Session, outbound_id: int, external_ids: list[str]) -> No
 
 
 def mark_sent_many(session: Session, sent: dict[int, list[str]]) -> None:
-    """mark_sent for many rows (id -> its carrier ids, one per segment) in three statements.
+    """mark_sent for many rows (id -> its carrier ids, one per segment) in two statements.
 
     A busy SMPP link reports hundreds of accepted messages a second; a round
     trip per row would make its database thread the bottleneck.
     """
     if not sent:
         return
-    rows = session.execute(
-        select(OutboundMessage.id, OutboundMessage.channel, OutboundMessage.link).where(
-            OutboundMessage.id.in_(list(sent))
-        )
-    ).all()
-    if not rows:
-        return
     now = utcnow()
-    session.execute(
-        update(OutboundMessage),
-        [
-            {
-                "id": outbound_id,
-                "status": OutboxStatus.SENT,
-                "sent_at": now,
-                "lease_until": None,
-                "last_error": None,
-                "external_ids": json.dumps(sent[outbound_id]),
-            }
-            for outbound_id, _, _ in rows
-        ],
-    )
+    ids_json = {outbound_id: json.dumps(ids) for outbound_id, ids in sent.items()}
+    rows = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_(list(sent)))
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            lease_until=None,
+            last_error=None,
+            external_ids=case(ids_json, value=OutboundMessage.id),
+        )
+        .returning(OutboundMessage.id, OutboundMessage.channel, OutboundMessage.link)
+        .execution_options(synchronize_session=False)
+    ).all()
     segments = [
         {
             "outbound_id": outbound_id,
