@@ -21,7 +21,7 @@ from types import FrameType
 
 from flask import Flask
 
-from config.logs import setup_logging
+from config.logs import ensure_logging, setup_logging
 from config.settings import get_settings
 
 log = logging.getLogger("app")
@@ -32,17 +32,18 @@ def create_app() -> Flask:
     from gateway.channels import blueprints as channel_blueprints
     from gateway.channels.ussd import set_menu_engine
     from gateway.intake import set_inbound_listener
+    from handlers.router import warm_up
     from handlers.ussd import respond as ussd_menu
-    from routing.engine import get_router
     from web import blueprints as web_blueprints
 
+    ensure_logging(get_settings().log_level)  # gunicorn never runs main(): mask its logs too
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # an SMS webhook is never larger
     for blueprint in [*web_blueprints(), *channel_blueprints()]:
         app.register_blueprint(blueprint)
     set_inbound_listener(enqueue_handling)
     set_menu_engine(ussd_menu)
-    get_router()  # built once per process (before gunicorn --preload forks), not on a request
+    warm_up()  # the router on the database's agencies, built before gunicorn --preload forks
     return app
 
 
@@ -69,8 +70,10 @@ def run_worker(burst: bool = False) -> None:
     """An RQ worker on every queue, with RQ's scheduler for delayed retries."""
     from rq import SimpleWorker
 
+    from handlers.router import warm_up
     from models.queues import QUEUES, get_redis
 
+    warm_up()  # the router before the first job, not during it
     worker = SimpleWorker(list(QUEUES), connection=get_redis())
     worker.work(burst=burst, with_scheduler=True, logging_level=get_settings().log_level)
 
@@ -165,23 +168,34 @@ def _cmd_sweep(_args: argparse.Namespace) -> None:
 
 
 def _cmd_route(args: argparse.Namespace) -> None:
-    from routing.engine import get_router
+    from handlers.router import warm_up
 
-    router = get_router()
+    router = warm_up()  # the database's agencies, as the running gateway decides
     texts = (line.rstrip("\n") for line in sys.stdin) if args.jsonl else [args.text or ""]
     for text in texts:
         print(json.dumps(router.route(text).to_dict(), ensure_ascii=False))
 
 
 def _cmd_reporter(args: argparse.Namespace) -> None:
-    """Personal data requests (UU 27/2022): export or erase everything about one number."""
+    """Personal data requests (UU 27/2022): export or erase everything about one number.
+
+    `block` / `unblock`: the blocklist (texts stored, never answered or filed).
+    """
+    from models import admin
     from models.db import session_scope
     from models.privacy import erase_reporter, export_reporter
 
-    with session_scope() as session:
+    with _admin_errors(), session_scope() as session:
         if args.action == "export":
             data = export_reporter(session, args.number)
             print(json.dumps(data, ensure_ascii=False, indent=2))
+        elif args.action == "block":
+            print(f"{admin.block_reporter(session, args.number, args.reason).masked}\tblocked")
+        elif args.action == "unblock":
+            reporter = admin.unblock_reporter(session, args.number)
+            print(
+                f"{reporter.masked}\tunblocked" if reporter else "nothing is held about that number"
+            )
         elif not erase_reporter(session, args.number):
             print("nothing is held about that number")
 
@@ -204,7 +218,8 @@ def _admin_errors() -> Iterator[None]:
 
 
 def _cmd_agency(args: argparse.Namespace) -> None:
-    """`agency list [PREFIX]`; `agency add` creates, or renames when the code exists."""
+    """`agency list [PREFIX]`; `agency add` creates, or renames when the code exists;
+    `agency deactivate|activate`. Running processes route by the change from the next message."""
     from models import admin
     from models.db import session_scope
 
@@ -213,6 +228,10 @@ def _cmd_agency(args: argparse.Namespace) -> None:
             for agency in admin.list_agencies(session, args.prefix):
                 parent = agency.parent.code if agency.parent else "-"
                 print(f"{agency.code}\t{agency.name}\t{agency.sector}\t{parent}")
+            return
+        if args.action in ("activate", "deactivate"):
+            agency = admin.set_agency_active(session, args.code, args.action == "activate")
+            print(f"{agency.code}\t{agency.name}\t{'active' if agency.active else 'inactive'}")
             return
         if admin.find_agency(session, args.code) is not None:
             agency = admin.rename_agency(session, args.code, args.name)
@@ -247,7 +266,7 @@ def _cmd_officer(args: argparse.Namespace) -> None:
 
 
 def _agency_parsers(sub: argparse._SubParsersAction) -> None:
-    agency = sub.add_parser("agency", help="list, add or rename agencies")
+    agency = sub.add_parser("agency", help="list, add, rename or deactivate agencies")
     actions = agency.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="code, name, sector, parent; tab-separated")
     listing.add_argument("prefix", nargs="?", default="", help="only codes starting with this")
@@ -258,6 +277,10 @@ def _agency_parsers(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--region", help="Kemendagri region code")
     add.add_argument("--parent", help="the agency one level up (berjenjang escalation)")
     add.add_argument("--coordinator", action="store_true", help="the region's SP4N coordinator")
+    for action, what in (("deactivate", "no new complaints"), ("activate", "back in routing")):
+        actions.add_parser(action, help=f"{what}: {action} an agency").add_argument(
+            "--code", required=True
+        )
     officer = sub.add_parser("officer", help="add or deactivate an officer who acts by SMS")
     officer_actions = officer.add_subparsers(dest="action", required=True)
     add_officer = officer_actions.add_parser("add")
@@ -282,9 +305,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("sweep", help="run the message sweep once")
     sub.add_parser("sla-sweep", help="run the deadline sweep once (reminders, escalation, close)")
     _agency_parsers(sub)
-    reporter = sub.add_parser("reporter", help="export or erase a reporter's personal data")
-    reporter.add_argument("action", choices=["export", "erase"])
+    reporter = sub.add_parser("reporter", help="export, erase, block or unblock a reporter")
+    reporter.add_argument("action", choices=["export", "erase", "block", "unblock"])
     reporter.add_argument("number")
+    reporter.add_argument("--reason", default="", help="why (block; kept in the audit trail)")
     route = sub.add_parser("route", help="print the routing decision for a text as JSON")
     route.add_argument("text", nargs="?")
     route.add_argument("--jsonl", action="store_true", help="read texts from stdin, one per line")

@@ -44,6 +44,14 @@ def set_inbound_listener(listener: InboundListener) -> None:
     _listeners[:] = [listener]
 
 
+def _storable(value: str) -> str:
+    """Without NUL: PostgreSQL text cannot hold it, and refusing would make a telco retry forever.
+
+    NUL carries nothing in an SMS (handsets and SMSCs pad with it), so it is dropped.
+    """
+    return value.replace("\x00", "")
+
+
 def accept(message: Inbound) -> tuple[int, bool]:
     """Commit the message; return (id, created). Raises TemporarilyUnavailable."""
     try:
@@ -52,10 +60,10 @@ def accept(message: Inbound) -> tuple[int, bool]:
                 session,
                 channel=message.channel,
                 link=message.link,
-                external_id=message.external_id,
-                sender=message.sender,
-                recipient=message.recipient,
-                text=message.text,
+                external_id=_storable(message.external_id),
+                sender=_storable(message.sender),
+                recipient=_storable(message.recipient),
+                text=_storable(message.text),
                 parts=message.parts,
                 incomplete=message.incomplete,
             )

@@ -30,10 +30,18 @@ def sender_for(channel: str, link: str) -> Sender:
 
 
 def send_outbound(ids: list[int]) -> None:
-    with session_scope() as session:
-        claims = outbox.claim_ids(session, ids)
-    for claim in claims:
-        _send_one(claim)
+    """Send each row, claiming it just before its own send, not the whole job at once.
+
+    A job may carry hundreds of rows (the sweep wakes a backlog in one job).
+    Claimed up front, the rows not yet reached would sit `sending`: a worker
+    killed mid-job would leave them to be failed as interrupted though they
+    never left, and a long job would outlive their leases.
+    """
+    for outbound_id in ids:
+        with session_scope() as session:
+            claims = outbox.claim_ids(session, [outbound_id])
+        for claim in claims:
+            _send_one(claim)
 
 
 def _send_one(claim: outbox.OutboundClaim) -> None:

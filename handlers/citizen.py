@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 
 from config.settings import get_settings
 from handlers.parser import Kind, Parsed
+from handlers.router import router_for
 from models import actions
 from models.actions import Channel, Route
 from models.agencies import Agency
 from models.complaints import Complaint, Status
 from models.inbound import InboundMessage
 from models.reporters import Reporter
-from routing.engine import RoutingDecision, get_router
+from routing.engine import RoutingDecision
 from templates_sms.render import label
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def _file(ctx: CitizenContext, parsed: Parsed) -> None:
     if actions.complaints_last_hour(ctx.session, ctx.reporter) >= settings.complaints_per_hour:
         _refuse_flood(ctx, settings.complaints_per_hour)
         return
-    decision = get_router().route(text, region_hint=parsed.region_hint)
+    decision = router_for(ctx.session).route(text, region_hint=parsed.region_hint)
     notes = [f"kampanye {parsed.campaign}"] if parsed.campaign else []
     if len(parsed.text) > len(text):
         notes.append(f"teks dipotong dari {len(parsed.text)} karakter")
@@ -177,7 +178,7 @@ def _note(ctx: CitizenContext, parsed: Parsed) -> None:
     actions.add_citizen_note(ctx.session, complaint, parsed.text)
     agency = complaint.agency
     if complaint.region_code is None and agency is not None and agency.code == NATIONAL_TRIAGE:
-        decision = get_router().route(complaint.text, region_hint=parsed.text)
+        decision = router_for(ctx.session).route(complaint.text, region_hint=parsed.text)
         if not decision.needs_location:
             moved = actions.reroute_complaint(
                 ctx.session, complaint, route_of(decision), actor=f"reporter:{ctx.reporter.id}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from handlers.dispatch import handle_inbound
@@ -13,6 +13,7 @@ from models.actions import Channel
 from models.base import utcnow
 from models.db import session_scope
 from models.inbound import InboundMessage, InboundState
+from models.phone import reporter_key
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _process_group(ids: list[int]) -> dict[int, Exception]:
     """Handle `ids` in one transaction; return the handler failures (rolled back, not committed)."""
     failures: dict[int, Exception] = {}
     with session_scope() as session:
-        for inbound_id in ids:
+        for inbound_id in _by_sender(session, ids):
             savepoint = session.begin_nested()
             try:
                 _process_one(session, inbound_id)
@@ -65,6 +66,26 @@ def _process_group(ids: list[int]) -> dict[int, Exception]:
                 log.exception("inbound=%d failed", inbound_id)
                 failures[inbound_id] = exc
     return failures
+
+
+def _by_sender(session: Session, ids: list[int]) -> list[int]:
+    """`ids` ordered by sender, each sender's messages in their given order.
+
+    A reporter's row stays locked until the group commits
+    (actions.ensure_reporter); taking those locks in one order in every
+    worker means two groups with the same reporters wait for each other
+    instead of deadlocking over those locks.
+    """
+    if len(ids) < 2:
+        return ids
+    senders = dict(
+        session.execute(
+            select(InboundMessage.id, InboundMessage.sender).where(InboundMessage.id.in_(ids))
+        )
+        .tuples()
+        .all()
+    )
+    return sorted(ids, key=lambda inbound_id: reporter_key(senders.get(inbound_id, "")))
 
 
 def _process_one(session: Session, inbound_id: int) -> None:

@@ -235,7 +235,8 @@ def _details(ctx: OfficerContext, parsed: Parsed) -> None:
         ctype=sla.rules().types[complaint.complaint_type].label,
         date=_current_due(complaint),
         reporter=actions.reporter_for_agency(complaint),
-        summary=f"Isi: {text[:120]} | Rute: {complaint.routing_explanation}",
+        # the explanation (at most 120 characters) first: the text is what gets shortened
+        summary=f"Rute: {complaint.routing_explanation} | Isi: {text[:120]}",
     )
 
 

@@ -150,7 +150,7 @@ def _command(kind: Kind, rest: str) -> Parsed | None:
         return Parsed(Kind.ACCEPT, tracking=tracking, text=tail)
     if kind is Kind.RATE:
         first = tail.split(" ", 1)[0] if tail else ""
-        rating = int(first) if first.isdigit() and 1 <= int(first) <= 5 else None
+        rating = int(first) if first.isdecimal() and 1 <= int(first) <= 5 else None  # not "²"
         return Parsed(Kind.RATE, tracking=tracking, rating=rating, text=tail)
     if kind is Kind.FORWARD:
         code, _, reason = tail.partition(" ")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from config.settings import get_settings
@@ -53,13 +55,25 @@ class Channel:
 
 
 def ensure_reporter(session: Session, address: str) -> Reporter:
-    """The reporter behind an address: 08xx, 628xx and +628xx are one person."""
+    """The reporter behind an address, locked until the transaction ends.
+
+    08xx, 628xx and +628xx are one person. The row lock (SELECT ... FOR
+    UPDATE on PostgreSQL; SQLite has one writer at a time anyway) handles a
+    reporter's messages one at a time, so two copies of a text on two workers
+    cannot both pass the duplicate check or the hourly limit. A first message
+    inserts the row without failing when a copy on another worker just did.
+    """
     msisdn = reporter_key(address)
-    reporter = session.scalar(select(Reporter).where(Reporter.msisdn == msisdn))
+    locked = select(Reporter).where(Reporter.msisdn == msisdn).with_for_update()
+    reporter = session.scalar(locked)
     if reporter is None:
-        reporter = Reporter(msisdn=msisdn, masked=mask(msisdn.removeprefix("raw:")))
-        session.add(reporter)
-        session.flush()
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            insert(Reporter)
+            .values(msisdn=msisdn, masked=mask(msisdn.removeprefix("raw:")))
+            .on_conflict_do_nothing(index_elements=["msisdn"])
+        )
+        reporter = session.scalars(locked).one()
     return reporter
 
 

@@ -1,25 +1,75 @@
-"""Administration: agencies and officers (CLI and admin API alike), and a complaint's audit trail.
+"""Administration (CLI and admin API alike): agencies, officers, blocked reporters, audit trails.
 
 Plain functions in the caller's transaction; a request an administrator
 must correct raises AdminError with a message fit to show them.
+
+Every change of the agency table made here (and its first seeding) also
+bumps the table's version, a row of `counters`, in the same transaction:
+running processes compare it before each routing decision and re-read the
+agencies when it moved (handlers/router.py). An edit made by hand in SQL is
+seen after a restart.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, select, text
+from sqlalchemy.orm import Session, aliased
 
-from models.actions import record_event
+from models.actions import ensure_reporter, record_event
 from models.agencies import Agency, Officer
-from models.complaints import Complaint, ComplaintEvent
-from models.phone import mask, normalize
+from models.complaints import Complaint, ComplaintEvent, Counter
+from models.phone import mask, mask_in_text, normalize, reporter_key
 from models.regions import Region
+from models.reporters import Reporter
+from routing.registry import AgencySpec
+
+AGENCIES_VERSION = "agencies"  # the counters row that moves with every change of the agency table
 
 
 class AdminError(ValueError):
     """An unknown code or number, a duplicate: the administrator's input, not a bug."""
+
+
+def agencies_version(session: Session) -> int:
+    """The agency table's version (0 before its first change): one primary-key read."""
+    return session.scalar(select(Counter.value).where(Counter.name == AGENCIES_VERSION)) or 0
+
+
+def agencies_changed(session: Session | Connection) -> None:
+    """Bump the version in the caller's transaction: it commits, or not, with the change."""
+    session.execute(
+        text(
+            "INSERT INTO counters (name, value) VALUES (:name, 1)"
+            " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"
+        ),
+        {"name": AGENCIES_VERSION},
+    )
+
+
+def routing_agencies(session: Session) -> list[AgencySpec]:
+    """The active agencies as plain values for routing/, oldest first.
+
+    Routing takes the first agency of a sector and region, so an agency added
+    beside a seeded one of the same sector and region gets new complaints
+    only once the seeded one is deactivated.
+    """
+    parent = aliased(Agency)
+    rows = session.execute(
+        select(
+            Agency.code,
+            Agency.name,
+            Agency.sector,
+            Agency.region_code,
+            parent.code,
+            Agency.is_coordinator,
+        )
+        .outerjoin(parent, parent.id == Agency.parent_id)
+        .where(Agency.active)
+        .order_by(Agency.id)
+    )
+    return [AgencySpec(*row) for row in rows]
 
 
 def find_agency(session: Session, code: str) -> Agency | None:
@@ -70,6 +120,7 @@ def add_agency(
     session.add(agency)
     session.flush()
     record_event(session, None, actor="admin", action="agency_added", note=f"{code}: {agency.name}")
+    agencies_changed(session)
     return agency
 
 
@@ -84,6 +135,21 @@ def rename_agency(session: Session, code: str, name: str) -> Agency:
         action="agency_renamed",
         note=f"{agency.code}: {before} -> {agency.name}",
     )
+    agencies_changed(session)
+    return agency
+
+
+def set_agency_active(session: Session, code: str, active: bool) -> Agency:
+    """Take an agency out of routing, or back; its officers and complaints stay.
+
+    A deactivated agency gets no new complaint: routing falls back to its
+    region's coordinator, and TERUSKAN and escalation refuse it.
+    """
+    agency = _agency(session, code)
+    agency.active = active
+    action = "agency_activated" if active else "agency_deactivated"
+    record_event(session, None, actor="admin", action=action, note=agency.code)
+    agencies_changed(session)
     return agency
 
 
@@ -134,6 +200,31 @@ def deactivate_officer(session: Session, msisdn: str) -> Officer:
         note=f"{mask(officer.msisdn)} at {officer.agency.code}",
     )
     return officer
+
+
+def block_reporter(session: Session, number: str, reason: str = "") -> Reporter:
+    """Texts from this number are stored but no longer handled (no complaint, no reply).
+
+    A number that never texted can be blocked ahead; the reason goes into the
+    audit trail, its phone numbers masked.
+    """
+    if normalize(number) is None:
+        raise AdminError(f"not a phone number: {number!r}")
+    reporter = ensure_reporter(session, number)
+    reporter.blocked = True
+    note = reporter.masked + (f": {mask_in_text(reason.strip())}" if reason.strip() else "")
+    record_event(session, None, actor="admin", action="reporter_blocked", note=note)
+    return reporter
+
+
+def unblock_reporter(session: Session, number: str) -> Reporter | None:
+    """Handle this number's texts again; None when nothing is held about it."""
+    reporter = session.scalar(select(Reporter).where(Reporter.msisdn == reporter_key(number)))
+    if reporter is None:
+        return None
+    reporter.blocked = False
+    record_event(session, None, actor="admin", action="reporter_unblocked", note=reporter.masked)
+    return reporter
 
 
 def audit_trail(session: Session, tracking: int) -> list[dict[str, Any]] | None:

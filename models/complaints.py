@@ -80,7 +80,7 @@ class ComplaintEvent(Base):
 
 
 class Counter(Base):
-    """Named counters for SQLite, where there are no sequences (tracking numbers)."""
+    """Named counters: tracking numbers on SQLite (no sequences), the agency table's version."""
 
     __tablename__ = "counters"
 

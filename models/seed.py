@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from config.settings import CONFIG_DIR
+from models.admin import agencies_changed
 from models.agencies import Agency
 from models.regions import Region, level_of, parent_of
 from routing.registry import generate_agencies
@@ -68,6 +69,7 @@ def seed_agencies(session: Session) -> int:
     parents = [{"id": ids[s.code], "parent_id": ids[s.parent_code]} for s in specs if s.parent_code]
     if parents:
         session.execute(update(Agency), parents)  # ORM bulk update by primary key
+    agencies_changed(session)  # a process that read the table empty reads it again
     log.info("seeded agencies count=%d", len(specs))
     return len(specs)
 

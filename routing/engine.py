@@ -76,7 +76,15 @@ class Router:
         self.regions = regions
         self.rules = rules
         self.classifier = classifier or SectorClassifier(rules, None, BlendSettings())
+        self._direct: dict[str, str] = agency_config.get("direct", {})
+        self._direct_when_named: dict[str, str] = agency_config.get("direct_when_named", {})
+        self._index_agencies(agencies)
+
+    def _index_agencies(self, agencies: Iterable[AgencySpec]) -> None:
+        """The agency tables; the first agency of a sector and region (or coordinator) wins."""
         self.agencies = {agency.code: agency for agency in agencies}
+        if NATIONAL_ADMIN not in self.agencies:
+            raise ValueError(f"no agency {NATIONAL_ADMIN}: national triage must be active")
         self._by_sector_region: dict[tuple[str, str], AgencySpec] = {}
         self._coordinator: dict[str, AgencySpec] = {}
         for agency in self.agencies.values():
@@ -86,8 +94,6 @@ class Router:
                 self._coordinator.setdefault(agency.region_code, agency)
             else:
                 self._by_sector_region.setdefault((agency.sector, agency.region_code), agency)
-        self._direct: dict[str, str] = agency_config.get("direct", {})
-        self._direct_when_named: dict[str, str] = agency_config.get("direct_when_named", {})
 
     @classmethod
     def from_config(
@@ -103,6 +109,16 @@ class Router:
             agencies = generate_agencies(rows, agency_config)
         classifier = SectorClassifier.from_config(routing_dir, rules, regions.place_words())
         return cls(regions, rules, agencies, agency_config, classifier)
+
+    def with_agencies(self, agencies: Iterable[AgencySpec]) -> Router:
+        """This router deciding among `agencies`, sharing the region index, rules and model.
+
+        The application passes the agencies of its database (handlers/router.py);
+        only the agency tables are rebuilt, so doing it again when they change is cheap.
+        """
+        other = copy.copy(self)
+        other._index_agencies(agencies)
+        return other
 
     def with_sector_model(self, model: SectorModel | None) -> Router:
         """This router with another sector model, sharing the region index and agencies.
@@ -201,5 +217,9 @@ def _explain(sector: SectorResult, region: RegionMatch | None) -> str:
 
 @functools.cache
 def get_router() -> Router:
-    """The process-wide router on the project's default configuration."""
+    """The process-wide router on the project's default configuration and generated registry.
+
+    The running application decides with this router's `with_agencies` on the
+    agencies of its database (handlers/router.py), not with these defaults.
+    """
     return Router.from_config()

@@ -48,11 +48,23 @@ def septets(text: str) -> int | None:
 
 
 def segments(text: str) -> int | None:
-    """SMS segments a GSM-7 text costs (160 alone, 153 each when concatenated)."""
+    """SMS segments a GSM-7 text costs (160 alone, 153 each when concatenated).
+
+    Counted the way gateway/smpp/segment.py cuts them: an escape pair (two
+    septets) never straddles two parts, so 306 septets can need three.
+    """
     count = septets(text)
     if count is None:
         return None
-    return 1 if count <= SINGLE_SEPTETS else -(-count // PART_SEPTETS)
+    if count <= SINGLE_SEPTETS:
+        return 1
+    parts, used = 1, 0
+    for char in text:
+        size = 2 if char in _EXTENDED else 1
+        if used + size > PART_SEPTETS:
+            parts, used = parts + 1, 0
+        used += size
+    return parts
 
 
 def to_gsm7(text: str) -> str:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from templates_sms.gsm import PART_SEPTETS, SINGLE_SEPTETS, septets, to_gsm7
+from templates_sms.gsm import PART_SEPTETS, SINGLE_SEPTETS, segments, septets, to_gsm7
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_LANG = "id"
@@ -63,6 +63,16 @@ def budget(segments: int) -> int:
     return SINGLE_SEPTETS if segments == 1 else segments * PART_SEPTETS
 
 
+def _excess(text: str, allowed: int) -> int:
+    """Septets to cut so that `text` is sent in `allowed` parts; 0 when it already is.
+
+    At least 1 while an escape pair straddling a part boundary would add a part
+    that the septet count alone does not show.
+    """
+    over = (septets(text) or 0) - budget(allowed)
+    return max(over, 1) if over > 0 or (segments(text) or 0) > allowed else 0
+
+
 def render(name: str, lang: str = DEFAULT_LANG, **values: object) -> str:
     """The text of template `name` with `values`, always GSM-7, shortened to its budget."""
     spec = load(lang).get(name)
@@ -75,15 +85,15 @@ def render(name: str, lang: str = DEFAULT_LANG, **values: object) -> str:
         raise TemplateError(f"{name}: missing {sorted(missing)}")
     text = template.format(**folded)
     shrink = spec.get("shrink")
-    limit = budget(int(spec.get("segments", DEFAULT_SEGMENTS)))
-    over = (septets(text) or 0) - limit
+    allowed = int(spec.get("segments", DEFAULT_SEGMENTS))
+    over = _excess(text, allowed)
     if shrink:
         value, keep = folded[shrink], len(folded[shrink])
         while over > 0 and keep > 0:
             keep = max(0, keep - over - 3)
             folded[shrink] = value[:keep].rstrip() + "..."
             text = template.format(**folded)
-            over = (septets(text) or 0) - limit
+            over = _excess(text, allowed)
     return text
 
 

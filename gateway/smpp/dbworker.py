@@ -50,11 +50,16 @@ class DbWorker(threading.Thread):
     """One per link; everything that writes the database for the link goes through here."""
 
     def __init__(
-        self, link: LinkConfig, on_inbound: Callable[[list[int]], None], stop: threading.Event
+        self,
+        link: LinkConfig,
+        on_inbound: Callable[[list[int]], None],
+        stop: threading.Event,
+        on_settled: Callable[[list[int]], None] = lambda ids: None,
     ) -> None:
         super().__init__(name=f"smpp-db-{link.name}", daemon=True)
         self.link = link
         self.on_inbound = on_inbound
+        self.on_settled = on_settled  # outbox ids whose send outcome is committed
         self.stop_event = stop
         self.queue: queue.Queue[Item] = queue.Queue()
         self._next_expire = 0.0
@@ -102,9 +107,12 @@ class DbWorker(threading.Thread):
             log.exception("link %s: cannot persist %r", self.link.name, batch[0])
             if isinstance(batch[0], Delivered):
                 batch[0].reply(ESME_RX_P_APPN)
+            else:  # left `sending`: the sweep fails it once its lease lapses
+                self.on_settled([batch[0].outbound_id])
             return
         for reply in replies:
             reply(ESME_ROK)
+        self.on_settled([item.outbound_id for item in batch if isinstance(item, Outcome)])
         self._notify(created)
 
     def _database_down(self, batch: list[Item], exc: Exception) -> None:

@@ -34,8 +34,8 @@ class Link:
         self.config = config
         self.redis = redis
         self.stop_event = threading.Event()
-        self.db = DbWorker(config, on_inbound, self.stop_event)
         self.submitter = Submitter(config, self._report)
+        self.db = DbWorker(config, on_inbound, self.stop_event, on_settled=self.submitter.release)
         limiter = TpsLimiter(redis, config.name, config.tps)
         self._states: dict[str, tuple[bool, str]] = {}
         self._state_lock = threading.Lock()  # a tx and an rx report at once: publish in order

@@ -69,7 +69,7 @@ def canonical_id(raw: str | bytes | None) -> str:
 def id_candidates(message_id: str) -> list[str]:
     """Spellings under which a receipt's id may have been stored: as is, hex<->decimal."""
     candidates = [message_id]
-    if message_id.isdigit():
+    if message_id.isdecimal():  # not isdigit: Latin-1 "²" is a digit that int() refuses
         candidates.append(format(int(message_id), "x"))
     if message_id and set(message_id) <= _HEX:
         candidates.append(str(int(message_id, 16)))

@@ -4,6 +4,11 @@ Filled by the feeder thread (outbox claims), drained by the socket thread that
 owns the transmitter. A message is reported once: sent when every segment is
 accepted, to retry or failed otherwise. ESME_RTHROTTLED / ESME_RMSGQFUL pause
 the whole link and the segment goes again, so a throttled message is sent once.
+
+A row stays held (and counts against the capacity) until the database thread
+has committed its outcome: the rows a link has in `sending` are never more
+than a window, so a process killed at any moment leaves at most a window of
+rows for the sweep to fail as "may or may not have been sent".
 """
 
 from __future__ import annotations
@@ -71,11 +76,11 @@ class Submitter:
         self.link = link
         self.report = report
         self.refs = refs or RefCounter()
-        self.capacity = max(2 * link.window, 4)
+        self.capacity = link.window  # rows held at once: what a crash can leave in doubt
         self._lock = threading.RLock()  # also the condition the feeder waits on
         self._queue: deque[Pending] = deque()
         self._inflight: dict[int, tuple[Pending, float]] = {}
-        self._held: set[int] = set()  # outbox ids taken but not finished
+        self._held: set[int] = set()  # outbox ids taken, outcome not yet committed
         self._pause_s = PAUSE_MIN_S
         self.paused_until = 0.0
         self.accepting = False  # a bound transmitter is there to drain the queue
@@ -89,9 +94,15 @@ class Submitter:
             return self.capacity - len(self._held) if self.accepting else 0
 
     def held_ids(self) -> list[int]:
-        """Outbox rows this link holds (claimed, not yet finished): their leases must not lapse."""
+        """Outbox rows this link holds (claimed, not yet committed): their leases must not lapse."""
         with self._lock:
             return list(self._held)
+
+    def release(self, outbound_ids: list[int]) -> None:
+        """Their outcomes are committed (database thread): room for the feeder to claim more."""
+        with self._lock:
+            self._held.difference_update(outbound_ids)
+            self.space.notify_all()
 
     def add(self, claims: list[OutboundClaim]) -> None:
         for claim in claims:
@@ -220,8 +231,6 @@ class Submitter:
             self._queue = deque(p for p in self._queue if not p.message.finished)
 
     def _finish(self, message: Outgoing, outcome: Outcome) -> None:
+        """Report it; the row stays held until `release` (its outcome is committed)."""
         message.finished = True
-        with self._lock:
-            self._held.discard(message.claim.id)
-            self.space.notify_all()
         self.report(outcome)

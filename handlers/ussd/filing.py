@@ -100,7 +100,7 @@ def submit(session: Session, caller: Caller, draft: Draft) -> str:
         reporter=reporter,
         reply=sms_channel(caller.phone),
         text=draft.text,
-        route=decide(draft.text, draft.sector, draft.place),
+        route=decide(session, draft.text, draft.sector, draft.place),
         note=f"USSD {caller.service_code}: {draft.sector}, {draft.place.name}",
     )
     inbound.complaint_id = complaint.id

@@ -95,8 +95,8 @@ def advance(state: State, entry: str, caller: Caller) -> Reply:
 
 
 def _choice(entry: str, count: int) -> int | None:
-    """The 0-based index of a numbered option, or None."""
-    return int(entry) - 1 if entry.isdigit() and 1 <= int(entry) <= count else None
+    """The 0-based index of a numbered option, or None (isdecimal: "²" is a digit int() refuses)."""
+    return int(entry) - 1 if entry.isdecimal() and 1 <= int(entry) <= count else None
 
 
 def _main(state: State, entry: str, _caller: Caller) -> Reply:
@@ -188,7 +188,7 @@ def _tracking(state: State, entry: str, caller: Caller) -> Reply:
     if entry == nav()["back"]:
         return go(state, "main")
     number = entry.lstrip("#").replace(" ", "")
-    if not number.isdigit() or len(number) > 12:
+    if not number.isdecimal() or len(number) > 12:
         return show(state, "number")
     with session_scope() as session:
         complaint = filing.own_complaint(session, caller.phone, int(number))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from handlers.citizen import route_of
+from handlers.router import router_for
 from models.actions import Route
 from routing.engine import get_router
 from routing.sectors import UNKNOWN_SECTOR
@@ -41,11 +44,12 @@ def candidates(typed: str) -> list[Place]:
     return [place for place, score in found if score >= best - LIST_SPAN][:MAX_CHOICES]
 
 
-def decide(text: str, sector: str, place: Place) -> Route:
+def decide(session: Session, text: str, sector: str, place: Place) -> Route:
     """Route a menu complaint: the place and sector the citizen chose outweigh the text.
 
     The router still reads the text (a kecamatan named in it refines the
     region); a sector chosen in the menu replaces the classifier's guess.
     """
     choice = None if sector == UNKNOWN_SECTOR else sector
-    return route_of(get_router().route(text, region_hint=place.name, sector_choice=choice))
+    router = router_for(session)
+    return route_of(router.route(text, region_hint=place.name, sector_choice=choice))

@@ -11,7 +11,7 @@ from models.complaints import Complaint
 from models.db import session_scope
 from models.inbound import InboundMessage
 
-from channels import PARTNER_TOKEN, count, twilio_params, twilio_post
+from channels import PARTNER_TOKEN, count, partner_get, twilio_params, twilio_post
 from recorder import Recorder
 from support import wait_for
 
@@ -69,3 +69,19 @@ def test_sql_looking_texts_are_stored_verbatim_and_harmless(
     with session_scope() as session:
         assert session.query(Complaint).one().text == text
     assert count(InboundMessage) == 1
+
+
+@pytest.mark.parametrize("channel", ["partner", "twilio"])
+def test_nul_in_a_text_is_dropped_and_the_complaint_filed(
+    client, sent: Recorder, channel: str
+) -> None:
+    """PostgreSQL cannot store NUL: refusing it would be a 503 the telco retries for ever."""
+    text, sender = "Jalan rusak\x00 di Kota Bogor\x00", "+6281234567841"
+    if channel == "twilio":
+        resp = twilio_post(client, twilio_params(text, sender))
+    else:
+        resp = partner_get(client, text, sender)
+    assert resp.status_code == 200
+    wait_for(lambda: count(Complaint) == 1)
+    with session_scope() as session:
+        assert session.query(Complaint).one().text == "Jalan rusak di Kota Bogor"

@@ -100,3 +100,42 @@ def test_db_down_answers_503_so_the_partner_retries(client, monkeypatch) -> None
     monkeypatch.setattr(models.db, "_session_factory", lambda: factory)
     resp = partner_get(client, "jalan rusak", CITIZEN)
     assert resp.status_code == 503
+
+
+def test_a_report_that_overtakes_its_send_commit_is_kept(db: dict[str, str]) -> None:
+    """Kannel answers sendsms at once and a fast SMSC reports at once: the report may arrive
+    before the worker has committed the send. It waits for that commit instead of being lost."""
+    import threading
+    import time
+
+    from models.db import session_scope
+    from models.outbox import OutboundMessage, mark_sent
+
+    with session_scope() as session:
+        row = OutboundMessage(
+            recipient="+6281234567802",
+            sender="1708",
+            text="LAPOR! uji",
+            template="ack_new",
+            channel="http",
+            link="telco-a",
+            idempotency_key="overtaken",
+            status=OutboxStatus.SENDING,
+        )
+        session.add(row)
+        session.flush()
+        outbound_id = row.id
+
+    def worker_commits_late() -> None:
+        time.sleep(0.5)
+        with session_scope() as session:
+            mark_sent(session, outbound_id, [str(outbound_id)])
+
+    client = create_app().test_client()
+    late = threading.Thread(target=worker_commits_late)
+    late.start()
+    query = {"token": PARTNER_TOKEN, "id": str(outbound_id), "status": "1"}
+    assert client.get("/sms/http/dlr", query_string=query).status_code == 200
+    late.join()
+    row = outbox_rows()[0]
+    assert row.status == OutboxStatus.DELIVERED and row.dlr_state == "delivered"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 
@@ -38,7 +40,30 @@ def test_temporary_errors_are_retried_with_backoff_and_sent_once(client, sent: R
     assert row.attempts == 3
     requests = sent.to("/cgi-bin/sendsms")
     assert len(requests) == 3  # two refused by the carrier, one accepted
-    assert row.next_attempt_at > row.created_at  # it waited before retrying
+    assert row.sent_at >= row.next_attempt_at  # the last try waited for its backoff
+
+
+def test_backoff_grows_with_attempts_up_to_its_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full jitter between the base and base * 2^(attempts-1), never past the cap."""
+    from models import outbox
+
+    def jitter(pick: Callable[[float, float], float]) -> None:
+        monkeypatch.setattr(outbox, "random", SimpleNamespace(uniform=pick))
+
+    jitter(lambda low, high: high)  # the longest wait of each attempt
+    longest = [outbox.backoff(n, base_s=5, cap_s=60) for n in range(1, 8)]
+    assert longest == [5, 10, 20, 40, 60, 60, 60]
+    assert outbox.backoff(40) == 3600  # the default cap: an hour
+    jitter(lambda low, high: low)  # the shortest: never below the base
+    assert {outbox.backoff(n, base_s=5, cap_s=60) for n in range(1, 8)} == {5}
+    monkeypatch.undo()
+    for attempts in range(1, 10):
+        for _ in range(50):
+            assert (
+                5
+                <= outbox.backoff(attempts, base_s=5, cap_s=60)
+                <= min(60, 5 * 2 ** (attempts - 1))
+            )
 
 
 def test_a_permanent_refusal_fails_visibly_without_retrying(client, sent: Recorder) -> None:

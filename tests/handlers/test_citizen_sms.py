@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app import create_app
-from models.complaints import Complaint, Status
+from config.settings import get_settings
+from models import actions
+from models.complaints import Complaint, ComplaintEvent, Status
 from models.db import session_scope
-from models.inbound import InboundMessage
+from models.inbound import InboundMessage, store_inbound
+from models.outbox import OutboundMessage
 
 from channels import complaint_by_text, count, outbox_rows, partner_get
 from recorder import Recorder
-from support import wait_for
+from support import ROOT, wait_for
 
 CITIZEN = "081234567803"
 OTHER = "081234567899"
@@ -84,6 +93,145 @@ def test_the_same_text_within_a_day_gets_the_existing_number(client, sent: Recor
     assert count(Complaint) == 1
 
 
+def test_the_same_text_after_more_than_a_day_is_a_new_complaint(client, sent: Recorder) -> None:
+    text = "Sampah tidak diangkut seminggu di Kota Bekasi"
+    first = say(client, sent, text)
+    with session_scope() as session:
+        old = session.scalars(select(Complaint)).one()
+        old.created_at -= timedelta(hours=25)
+        old_number = old.tracking_number
+    again = say(client, sent, text)
+    assert f"#{old_number}" in first and f"#{old_number}" not in again
+    assert "diterima dgn nomor" in again
+    assert count(Complaint) == 2
+
+
+def _handle_at_once(texts: list[str], slowed: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers handle one reporter's messages at the same moment (threads, own sessions).
+
+    `slowed` (an actions check) sleeps after answering, so without the reporter's row
+    lock both copies would get their answer before either commits.
+    """
+    from handlers.jobs import process_inbound
+
+    with session_scope() as session:
+        ids = [
+            store_inbound(
+                session,
+                channel="http",
+                link="telco-a",
+                external_id=f"race-{i}",
+                sender=CITIZEN,
+                recipient="1708",
+                text=text,
+            )[0]
+            for i, text in enumerate(texts)
+        ]
+    check = getattr(actions, slowed)
+
+    def slow(*args: object) -> object:
+        answer = check(*args)
+        time.sleep(0.5)
+        return answer
+
+    monkeypatch.setattr(actions, slowed, slow)
+    start = threading.Barrier(len(ids))
+
+    def handle(inbound_id: int) -> None:
+        start.wait()
+        process_inbound([inbound_id])
+
+    threads = [threading.Thread(target=handle, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert count(InboundMessage, InboundMessage.state == "processed") == len(ids)
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["first-text", "known-reporter"])
+def test_two_copies_handled_at_the_same_time_file_one_complaint(
+    db: dict[str, str], monkeypatch: pytest.MonkeyPatch, known: bool
+) -> None:
+    """A telco re-delivering under a new id, two workers: one complaint, one 'duplicate' reply."""
+    if known:
+        with session_scope() as session:
+            actions.ensure_reporter(session, CITIZEN)
+    text = "Pipa PDAM bocor di depan pasar Kota Padang"
+    _handle_at_once([text, text], "recent_duplicate", monkeypatch)
+    assert count(Complaint) == 1
+    replies = outbox_rows(OutboundMessage.recipient == CITIZEN)
+    assert sorted(r.template for r in replies) == ["ack_new", "duplicate"]
+
+
+def test_the_hourly_limit_holds_when_two_texts_are_handled_at_once(
+    db: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limit = get_settings().complaints_per_hour
+    with session_scope() as session:
+        for i in range(limit - 1):
+            reporter = actions.ensure_reporter(session, CITIZEN)
+            route = actions.Route("LAINNYA", None, "NAS.ADMIN", 0.5, "test", needs_location=False)
+            actions.file_complaint(
+                session,
+                reporter=reporter,
+                reply=actions.Channel("http", "telco-a", CITIZEN),
+                text=f"keluhan lama {i}",
+                route=route,
+            )
+    texts = ["Lampu jalan mati di Kota Solo", "Trotoar rusak di Kota Solo"]
+    _handle_at_once(texts, "complaints_last_hour", monkeypatch)
+    assert count(Complaint) == limit
+    assert count(OutboundMessage, OutboundMessage.template == "rate_limited") == 1
+
+
+def test_a_blocked_number_is_stored_but_never_filed_or_answered(
+    client, sent: Recorder, db: dict[str, str]
+) -> None:
+    """`reporter block`: texts are kept (and acknowledged to the telco), never filed or answered."""
+    number = "081234567806"
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "app.py"), "reporter", *args],
+            env={**os.environ, **db},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stdout
+
+    assert "blocked" in cli("block", "+6281234567806", "--reason", "spam 0812345678901 tiap menit")
+    for text in ("Jalan rusak di Kota Solo", "CEK", "INFO"):
+        assert partner_get(client, text, number).status_code == 200
+    wait_for(lambda: count(InboundMessage, InboundMessage.state == "processed") == 3)
+    assert count(Complaint) == 0
+    assert outbox_rows() == []  # nothing queued, so nothing will ever be sent
+    assert "unblocked" in cli("unblock", "6281234567806")
+    assert "diterima dgn nomor" in say(client, sent, "Jalan rusak di Kota Solo", number)
+    with session_scope() as session:
+        events = session.execute(
+            select(ComplaintEvent.action, ComplaintEvent.note).order_by(ComplaintEvent.id)
+        ).all()
+    assert events[:2] == [
+        ("reporter_blocked", "628123456xxxx: spam 081234567xxxx tiap menit"),
+        ("reporter_unblocked", "628123456xxxx"),
+    ]
+    assert "nothing is held" in cli("unblock", "081299999999")
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        cli("block", "bukan-nomor")
+    assert "not a phone number" in refused.value.stderr
+
+
+def test_aduan_and_lpr_prefixes_are_taken_off(client, sent: Recorder) -> None:
+    assert "diterima dgn nomor" in say(client, sent, "ADUAN sampah menumpuk di pasar Kota Padang")
+    complaint_by_text("sampah menumpuk di pasar Kota Padang")
+    assert "diterima dgn nomor" in say(client, sent, "lpr: lampu jalan mati di Kota Malang")
+    complaint_by_text("lampu jalan mati di Kota Malang")
+
+
 def test_flood_from_one_number_gets_one_polite_refusal(client, sent: Recorder) -> None:
     number = "081234567805"
     for i in range(3):  # COMPLAINTS_PER_HOUR is 3 in the tests
@@ -125,6 +273,28 @@ def test_a_2000_character_text_is_stored_whole(client, sent: Recorder) -> None:
         stored = session.query(Complaint).one()
         assert len(stored.text) == 2000
         assert f"#{stored.tracking_number}" in reply
+
+
+def test_a_text_longer_than_max_text_chars_is_cut_and_the_whole_kept(
+    client, sent: Recorder
+) -> None:
+    limit = get_settings().max_text_chars
+    text = ("Jalan rusak di Kabupaten Sijunjung sudah setahun tidak diperbaiki " * 70).strip()
+    assert len(text) > limit
+    reply = say(client, sent, text)
+    complaint = complaint_by_text(text[:limit])
+    assert f"#{complaint.tracking_number}" in reply
+    with session_scope() as session:
+        inbound = session.scalars(
+            select(InboundMessage).where(InboundMessage.complaint_id == complaint.id)
+        ).one()
+        assert inbound.text == text  # the whole SMS stays with the complaint
+        filed = session.scalars(
+            select(ComplaintEvent).where(
+                ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.action == "filed"
+            )
+        ).one()
+        assert f"teks dipotong dari {len(text)} karakter" in filed.note
 
 
 def test_rating_only_after_done_and_only_1_to_5(client, sent: Recorder) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import subprocess
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,13 +13,15 @@ from handlers.sla_sweep import DeadlineReport, sweep_deadlines
 from models import actions, admin
 from models.actions import Channel, Route
 from models.agencies import Officer
+from models.base import utcnow
 from models.complaints import Complaint, Status
 from models.db import session_scope
 from models.officers import may_act
 from models.outbox import OutboundMessage
-from routing.sla import WIB
+from routing.sla import WIB, rules
 
 from channels import outbox_rows
+from support import start_role
 
 CITIZEN = "+6281234567821"
 OFFICERS = {
@@ -189,3 +192,44 @@ def test_who_may_act_on_a_complaint(db: dict[str, str], agency_code: str, allowe
         assert may_act(someone, session.get(Complaint, complaint_id)) is allowed
         someone.active = False
         assert not may_act(someone, session.get(Complaint, complaint_id))
+
+
+def sla_sweep_command(env: dict[str, str]) -> str:
+    """`python app.py sla-sweep`, as cron runs it: what it prints."""
+    proc = start_role(env, "sla-sweep", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    return out.decode().strip()
+
+
+def test_the_sla_sweep_command_reminds_once(db: dict[str, str], officers) -> None:
+    complaint_id = file("Jalan amblas di Kabupaten Sijunjung", "PUPR.13.03", utcnow())
+    with session_scope() as session:  # a disposition deadline two hours away: remind now
+        session.get(Complaint, complaint_id).disposition_due_at = utcnow() + timedelta(hours=2)
+    assert sla_sweep_command(db) == str(DeadlineReport(reminded=1))
+    new, reminder = texts_to(OFFICERS["PUPR.13.03"])
+    assert "Laporan baru" in new and "Pengingat: batas disposisi" in reminder
+    assert sla_sweep_command(db) == str(DeadlineReport())  # DeadlineReport(reminded=0, ...)
+    assert len(texts_to(OFFICERS["PUPR.13.03"])) == 2
+    assert len(texts_to(CITIZEN)) == 1  # the acknowledgement only
+
+
+def test_the_cron_role_registers_the_deadline_sweep(
+    db: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python app.py cron` without its endless loop: what it registers, and that it runs."""
+    from rq.cron import CronScheduler
+
+    import app
+    from models.queues import MAINTENANCE_QUEUE, get_redis
+
+    started: list[CronScheduler] = []
+    monkeypatch.setattr(CronScheduler, "start", lambda self: started.append(self))
+    app.run_cron()
+    (cron,) = started
+    jobs = {job.func_name: job for job in cron.get_jobs()}
+    deadlines = jobs["handlers.sla_sweep.sweep_deadlines"]
+    assert (deadlines.queue_name, deadlines.interval) == (MAINTENANCE_QUEUE, rules().sweep_interval_s)
+    assert "models.sweep.sweep_messages" in jobs
+    job = deadlines.enqueue(get_redis())  # what the scheduler does every interval
+    assert job.origin == MAINTENANCE_QUEUE and job.perform() == DeadlineReport()

@@ -6,8 +6,10 @@ else may arrive. Texts toward an agency never carry the reporter's number.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections import Counter
+from datetime import datetime, time, timedelta
 
 import pytest
 
@@ -16,6 +18,7 @@ from models import admin
 from models.complaints import Complaint, Status
 from models.db import session_scope
 from models.phone import normalize
+from routing import sla
 from routing.engine import get_router
 
 from channels import complaint_by_text, partner_get
@@ -29,6 +32,8 @@ HOLDER = "081300000023"  # whichever agency routing picks for the hidden reporte
 ABOVE = "081300000024"  # the agency above that one
 IMPOSTOR = "081300000099"
 OFFICERS = {PUPR: "PUPR.13.03", DLH: "DLH.13.03"}
+# the answer to CEK (templates_sms/id/citizen.toml [status]), and nothing else
+STATUS_REPLY = re.compile(r"LAPOR! #\d{7,}: [^.]+\. Instansi: .+\. Per \d\d-\d\d-\d{4} \d\d:\d\d\.")
 
 
 class Phones:
@@ -61,8 +66,10 @@ class Phones:
         return self.next(number)
 
     def quiet(self, *numbers: str) -> None:
-        self.say(CITIZEN, "CEK")  # a round trip through the same queue as everything before
-        for number in numbers:
+        """Nothing unread for `numbers` or the citizen, after a CEK round trip (same queue)."""
+        status = self.say(CITIZEN, "CEK")  # a stray SMS to the citizen would be read here
+        assert STATUS_REPLY.fullmatch(status), status
+        for number in (CITIZEN, *numbers):
             assert self.inbox(number)[self.read[number] :] == [], number
 
 
@@ -196,3 +203,52 @@ def test_daftar_lists_open_complaints_oldest_first_in_pages(phones: Phones) -> N
     assert "hal 2/2" in second and f"#{numbers[6]} baru" in second and "DAFTAR 3" not in second
     assert "BALAS <no> <pesan>" in phones.say(PUPR, "INFO")
     assert "Sertakan nomor laporan" in phones.say(PUPR, "TERIMA")
+
+
+def working_days(start: datetime, due: datetime) -> int:
+    """Working days counted from the day after `start` to the last day `due` still holds."""
+    day = start.astimezone(sla.WIB).date()
+    last = (due.astimezone(sla.WIB) - timedelta(seconds=1)).date()
+    assert due.astimezone(sla.WIB).time() == time(0) and sla.calendar().is_working_day(last)
+    days = 0
+    while day < last:
+        day += timedelta(days=1)
+        days += sla.calendar().is_working_day(day)
+    return days
+
+
+def deadlines(tracking: int) -> tuple[datetime | None, datetime | None, datetime | None, str]:
+    with session_scope() as session:
+        c = session.query(Complaint).filter_by(tracking_number=tracking).one()
+        return c.disposition_due_at, c.accepted_at, c.followup_due_at, c.routing_explanation
+
+
+def test_dispute_and_field_inspection_set_the_follow_up_time_info_shows_it(
+    phones: Phones,
+) -> None:
+    text = "Jembatan gantung putus di Kabupaten Sijunjung, warga tidak bisa menyeberang"
+    phones.say(CITIZEN, text)
+    n = complaint_by_text(text).tracking_number
+    phones.next(PUPR)  # the new assignment
+    disposition_due, _, _, explanation = deadlines(n)
+    assert explanation.startswith("PEKERJAAN_UMUM") and "sijunjung" in explanation
+    info = phones.say(PUPR, f"INFO {n}")
+    assert f"Rute: {explanation} | Isi: Jembatan gantung putus" in info
+    assert f"jenis normal, batas {sla.local_date(disposition_due)}." in info  # disposition
+
+    accepted = phones.say(PUPR, f"TERIMA {n} SENGKETA")
+    _, accepted_at, due, _ = deadlines(n)
+    assert working_days(accepted_at, due) == 14
+    assert f"Anda terima (jenis sengketa). Batas tindak lanjut {sla.local_date(due)}." in accepted
+    assert f"Batas tindak lanjut {sla.local_date(due)}." in phones.next(CITIZEN)
+    info = phones.say(PUPR, f"INFO {n}")
+    assert f"jenis sengketa, batas {sla.local_date(due)}." in info and f"Rute: {explanation}" in info
+
+    changed = phones.say(PUPR, f"terima #{n} lapangan")
+    _, accepted_again, due, _ = deadlines(n)
+    assert accepted_again == accepted_at and working_days(accepted_at, due) == 60
+    assert f"kini pemeriksaan lapangan; batas tindak lanjut {sla.local_date(due)}." in changed
+    info = phones.say(PUPR, f"INFO {n}")
+    assert f"jenis pemeriksaan lapangan, batas {sla.local_date(due)}." in info
+    assert f"Rute: {explanation}" in info
+    phones.quiet(PUPR)  # a new type is the agency's business: the citizen hears nothing

@@ -83,6 +83,25 @@ def test_flags_anywhere_in_the_prefix(text: str, anonymous: bool, confidential: 
     assert (parsed.anonymous, parsed.confidential) == (anonymous, confidential)
 
 
+@pytest.mark.parametrize(
+    ("text", "body", "place", "confidential"),
+    [
+        ("ADUAN jalan rusak", "jalan rusak", None, False),
+        ("aduan: jalan rusak", "jalan rusak", None, False),
+        ("LPR jalan rusak", "jalan rusak", None, False),
+        ("lpr, jalan rusak", "jalan rusak", None, False),
+        ("LPR#KOTA PADANG#jalan rusak", "jalan rusak", "KOTA PADANG", False),
+        ("ADUAN RAHASIA jalan rusak", "jalan rusak", None, True),
+    ],
+)
+def test_aduan_and_lpr_prefixes_are_taken_off(
+    text: str, body: str, place: str | None, confidential: bool
+) -> None:
+    parsed = parse(text)
+    assert (parsed.kind, parsed.text, parsed.region_hint) == (Kind.COMPLAINT, body, place)
+    assert parsed.confidential is confidential and parsed.campaign is None
+
+
 def test_campaign_keyword_is_stripped_and_kept() -> None:
     parsed = parse("BBM antrean solar panjang di SPBU")
     assert parsed.campaign == "BBM" and parsed.text == "antrean solar panjang di SPBU"

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from models import admin
 from models.complaints import ComplaintEvent
 from models.db import session_scope
+from routing.registry import AgencySpec
 
 
 def test_an_agency_is_added_below_its_parent_and_renamed(db: dict[str, str]) -> None:
@@ -83,3 +84,22 @@ def test_unknown_numbers_and_codes_are_refused(db: dict[str, str]) -> None:
 def test_the_audit_trail_of_an_unknown_complaint_is_none(db: dict[str, str]) -> None:
     with session_scope() as session:
         assert admin.audit_trail(session, 9_999_999) is None
+
+
+def test_every_agency_change_moves_the_version_routing_reads(db: dict[str, str]) -> None:
+    code = "TEST.UPT.13.03"
+    with session_scope() as session:
+        before = admin.agencies_version(session)
+        admin.add_agency(session, code=code, name="UPT", sector="KOMINFO", region_code="13.03")
+        admin.rename_agency(session, code, "UPT Internet Sijunjung")
+        admin.set_agency_active(session, code, False)
+        assert admin.agencies_version(session) == before + 3
+        specs = {spec.code: spec for spec in admin.routing_agencies(session)}
+        assert code not in specs and specs["PUPR.13.03"].parent_code == "PUPR.13"
+        admin.set_agency_active(session, code, True)
+        specs = {spec.code: spec for spec in admin.routing_agencies(session)}
+        assert specs[code] == AgencySpec(
+            code, "UPT Internet Sijunjung", "KOMINFO", "13.03", None, False
+        )
+        actions = session.scalars(select(ComplaintEvent.action).order_by(ComplaintEvent.id)).all()
+        assert actions[-2:] == ["agency_deactivated", "agency_activated"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from routing import get_router
 from routing.engine import Router, RoutingDecision
 from routing.registry import AgencySpec
@@ -41,10 +43,19 @@ def test_missing_agency_falls_back_to_the_coordinator(router: Router) -> None:
 
 
 def test_agencies_passed_by_the_app_are_used(router: Router) -> None:
+    """What handlers/router.py builds from the database's agencies: the same index, new tables."""
     added = AgencySpec("PUPR.13.03", "UPT Jalan Sijunjung", "PEKERJAAN_UMUM", "13.03", None, False)
     agencies = [a for a in router.agencies.values() if a.code != "PUPR.13.03"] + [added]
-    custom = Router.from_config(agencies=agencies)
+    custom = router.with_agencies(agencies)
     assert custom.route("jalan rusak di kab sijunjung").agency_name == "UPT Jalan Sijunjung"
+    assert router.route("jalan rusak di kab sijunjung").agency_name != "UPT Jalan Sijunjung"
+    assert custom.regions is router.regions and custom.classifier is router.classifier
+
+
+def test_agencies_without_national_triage_are_refused(router: Router) -> None:
+    agencies = [a for a in router.agencies.values() if a.code != "NAS.ADMIN"]
+    with pytest.raises(ValueError, match=r"NAS\.ADMIN"):
+        router.with_agencies(agencies)
 
 
 def test_decision_serialises_for_the_command_line(router: Router) -> None:

@@ -6,10 +6,13 @@ from datetime import timedelta
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from models.base import utcnow
+from models.complaints import ComplaintEvent
 from models.db import session_scope
 from models.outbox import OutboundMessage, OutboxStatus
+from models.reporters import Reporter
 
 from web_support import Api, file, set_fields
 
@@ -41,6 +44,8 @@ def test_filters_by_status_agency_region_and_overdue(api: Api) -> None:
     assert numbers(status="assigned", per_page=1, page=2) == ["ktp belum jadi"]
     assert api.get("/api/complaints", status="lost").status_code == 400
     assert api.get("/api/complaints", per_page=0).status_code == 400
+    assert api.get("/api/complaints", page="²").status_code == 400  # a digit int() refuses
+    assert api.get("/api/complaints/²").status_code == 404
 
 
 def test_masks_reporters_and_hides_anonymous_ones_everywhere(api: Api) -> None:
@@ -141,3 +146,28 @@ def test_nul_characters_are_refused_and_store_nothing(api: Api) -> None:
     assert api.get("/api/agencies", q="Dinas X").json["total"] == 0
     unauthenticated = api.client.post("/api/agencies", json=agency)
     assert unauthenticated.status_code == 401
+
+
+def test_a_number_is_blocked_and_unblocked_with_an_audit_entry(api: Api) -> None:
+    def post(path: str, body: object) -> TestResponse:
+        return api.client.post(path, json=body, headers=api.headers)
+
+    blocked = post("/api/reporters/block", {"msisdn": "0812 3456 7009", "reason": "spam"})
+    assert blocked.status_code == 200, blocked.json
+    assert blocked.json == {"reporter": "628123456xxxx", "blocked": True}
+    with session_scope() as session:
+        reporter = session.scalar(select(Reporter).where(Reporter.msisdn == "+6281234567009"))
+        assert reporter is not None and reporter.blocked
+    unblocked = post("/api/reporters/unblock", {"msisdn": "+6281234567009"})
+    assert unblocked.json == {"reporter": "628123456xxxx", "blocked": False}
+    with session_scope() as session:
+        trail = session.execute(select(ComplaintEvent.action, ComplaintEvent.note)).all()
+    assert sorted(trail) == [
+        ("reporter_blocked", "628123456xxxx: spam"),
+        ("reporter_unblocked", "628123456xxxx"),
+    ]
+    assert post("/api/reporters/unblock", {"msisdn": "081299999999"}).status_code == 404
+    assert post("/api/reporters/block", {"msisdn": "hello"}).status_code == 409
+    assert post("/api/reporters/block", {"reason": "no number"}).status_code == 400
+    assert post("/api/reporters/block", {"msisdn": "0812", "reason": 5}).status_code == 400
+    assert api.client.post("/api/reporters/block", json={"msisdn": "0812"}).status_code == 401

@@ -31,6 +31,8 @@ def test_requests_hide_confidential_complaints_and_reporters(client: FlaskClient
     assert "81234567001" not in str(listed) and "628123456" not in str(listed)
     one = client.get(f"/open311/v2/requests/{public.tracking_number}.json")
     assert one.status_code == 200 and one.json[0]["agency_responsible"]
+    assert "81234567001" not in str(one.json) and "628123456" not in str(one.json)
+    assert client.get("/open311/v2/requests/².json").status_code == 404
     hidden = client.get(f"/open311/v2/requests/{secret.tracking_number}.json")
     assert hidden.status_code == 404 and hidden.json[0]["code"] == 404
     by_id = client.get(

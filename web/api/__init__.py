@@ -40,7 +40,7 @@ def _json_error(exc: HTTPException) -> ResponseReturnValue:
 
 
 def _register_routes() -> None:
-    from web.api import complaints, directory, openapi, outbox, reports  # noqa: F401
+    from web.api import complaints, directory, openapi, outbox, reporters, reports  # noqa: F401
 
 
 _register_routes()

@@ -89,6 +89,20 @@ def creation(summary: str, body: Schema, created: str) -> Schema:
     }
 
 
+def blocklist(summary: str, body: Schema, refused: int) -> Schema:
+    """A POST of a number (in the body, out of access logs); 200 with its masked state."""
+    return {
+        "summary": summary,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": json_response("the reporter, masked", ref("Reporter")),
+            "400": ERROR,
+            "401": ERROR,
+            str(refused): ERROR,
+        },
+    }
+
+
 COMPLAINT = obj(
     tracking_number=INTEGER,
     status={"type": "string", "enum": [s.value for s in Status]},
@@ -283,6 +297,17 @@ PATHS: Schema = {
             errors=(404, 409),
         )
     },
+    "/api/reporters/block": {
+        "post": blocklist(
+            "Block a number: its texts are stored but never filed or answered",
+            {
+                **obj(msisdn=STRING),
+                "properties": {"msisdn": STRING, "reason": nullable(STRING)},
+            },
+            409,
+        )
+    },
+    "/api/reporters/unblock": {"post": blocklist("Unblock a number", obj(msisdn=STRING), 404)},
     "/api/stats": {
         "get": operation(
             "Complaints per status, sector and region; overdue counts",
@@ -333,6 +358,9 @@ SPEC: Schema = {
             "Agency": AGENCY,
             "Officer": OFFICER,
             "Outbound": OUTBOUND,
+            "Reporter": obj(
+                reporter={**STRING, "description": "masked (628113643xxxx)"}, blocked=BOOLEAN
+            ),
             "AgencyPerformance": PERFORMANCE,
             "Stats": STATS,
         },

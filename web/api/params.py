@@ -16,7 +16,7 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isdecimal() or not low <= int(raw) <= high:
         abort(400, f"'{name}' must be a whole number from {low} to {high}")
     return int(raw)
 
@@ -57,7 +57,7 @@ def choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
 
 def path_id(raw: str, what: str, limit: int) -> int:
     """A numeric path part; anything else is a JSON 404 like a missing row."""
-    if not raw.isdigit() or int(raw) >= limit:
+    if not raw.isdecimal() or int(raw) >= limit:
         abort(404, f"no {what} {raw}")
     return int(raw)
 

@@ -81,7 +81,7 @@ def _date(name: str) -> datetime | None:
 
 def _ids(raw: str) -> list[int]:
     parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if not all(p.isdigit() and int(p) < MAX_ID for p in parts):
+    if not all(p.isdecimal() and int(p) < MAX_ID for p in parts):
         abort(400, "service_request_id must be a comma-separated list of numbers")
     return [int(p) for p in parts]
 
@@ -113,7 +113,7 @@ def list_requests() -> ResponseReturnValue:
 
 @bp.get("/requests/<request_id>.json")
 def get_request(request_id: str) -> ResponseReturnValue:
-    if not request_id.isdigit() or int(request_id) >= MAX_ID:
+    if not request_id.isdecimal() or int(request_id) >= MAX_ID:
         return error(404, f"no request {request_id}")
     with session_scope() as session:
         row = session.execute(_public().where(Complaint.tracking_number == int(request_id))).first()
@@ -125,7 +125,7 @@ def get_request(request_id: str) -> ResponseReturnValue:
 @bp.get("/tokens/<token>.json")
 def get_token(token: str) -> ResponseReturnValue:
     """The request a POST's token became, once the gateway has handled it (else null)."""
-    if not token.isdigit() or int(token) >= 2**31:
+    if not token.isdecimal() or int(token) >= 2**31:
         return error(404, f"no token {token}")
     with session_scope() as session:
         inbound = session.get(InboundMessage, int(token))

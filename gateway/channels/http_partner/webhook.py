@@ -33,6 +33,9 @@ KANNEL_DLR = {
     "16": "rejected",
 }
 ANONYMOUS_ID_WINDOW_S = 600
+# A report can overtake the commit of its own send (Kannel answers sendsms at once, and a fast
+# SMSC reports at once): an unknown id is looked up again for this long before it is dropped.
+RECEIPT_WAIT_S, RECEIPT_POLL_S = 3.0, 0.1
 
 
 def _partner() -> Partner | None:
@@ -80,12 +83,23 @@ def delivery_report() -> Response:
     state = KANNEL_DLR.get(request.values.get("status", ""))
     if not external_id or state is None:
         return _empty(204)
+    deadline = time.monotonic() + RECEIPT_WAIT_S
     try:
-        with session_scope() as session:
-            outbox.record_receipt(
-                session, channel=CHANNEL, link=partner.name, external_id=external_id, state=state
-            )
+        while True:
+            with session_scope() as session:
+                known = outbox.record_receipt(
+                    session,
+                    channel=CHANNEL,
+                    link=partner.name,
+                    external_id=external_id,
+                    state=state,
+                )
+            if known or time.monotonic() >= deadline:
+                break
+            time.sleep(RECEIPT_POLL_S)
     except Exception:
         log.exception("delivery report not stored partner=%s", partner.name)
         return Response("try again", status=503, mimetype="text/plain")
+    if not known:
+        log.warning("delivery report for unknown id=%s partner=%s", external_id, partner.name)
     return _empty()

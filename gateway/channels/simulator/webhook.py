@@ -49,7 +49,7 @@ def spellings(number: str) -> list[str]:
 def send_sms() -> ResponseReturnValue:
     body = request.get_json(silent=True) or request.form
     sender = str(body.get("from", "")).strip()
-    text = str(body.get("text", "")).replace("\x00", "")[:MAX_TEXT]
+    text = str(body.get("text", ""))[:MAX_TEXT]
     if not sender or normalize(sender) is None:
         return {"error": "'from' must be a phone number"}, 400
     message = Inbound(CHANNEL, LINK, uuid.uuid4().hex, sender, get_settings().shortcode, text)

@@ -65,7 +65,7 @@ def incoming() -> Response:
         sender=form["From"],
         recipient=form.get("To", ""),
         text=form.get("Body", ""),
-        parts=int(segments) if (segments := form.get("NumSegments", "1")).isdigit() else 1,
+        parts=int(segments) if (segments := form.get("NumSegments", "1")).isdecimal() else 1,
     )
     try:
         accept(message)

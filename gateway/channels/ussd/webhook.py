@@ -21,16 +21,22 @@ def _plain(body: str, status: int = 200) -> Response:
     return Response(body, status=status, mimetype="text/plain")
 
 
+def _field(name: str) -> str:
+    """A form field without NUL (as SMPP and the simulator store text): PostgreSQL refuses NUL,
+    and a complaint typed into the menu would end on the "busy" screen at every retry."""
+    return request.form.get(name, "").replace("\x00", "")
+
+
 @bp.route("/ussd", methods=["POST"])
 def ussd() -> Response:
     engine = menu_engine()
     if engine is None:
         return _plain("USSD menu not configured", 503)
-    session_id = request.form.get("sessionId", "").strip()
-    phone = request.form.get("phoneNumber", "").strip()
+    session_id = _field("sessionId").strip()
+    phone = _field("phoneNumber").strip()
     if not session_id or not phone:
         return _plain("sessionId and phoneNumber are required", 400)
-    service_code = request.form.get("serviceCode", "").strip()
-    text = request.form.get("text", "")[:MAX_TEXT]
+    service_code = _field("serviceCode").strip()
+    text = _field("text")[:MAX_TEXT]
     screen, end = engine(session_id[:128], phone[:64], service_code[:64], text)
     return _plain(("END " if end else "CON ") + screen)

@@ -145,3 +145,13 @@ def test_more_complaints_than_the_hourly_limit_are_refused_politely(handset, app
         == f"END Anda sudah mengirim {limit} laporan dalam 1 jam terakhir. Silakan coba lagi nanti."
     )
     assert count(Complaint) == limit
+
+
+def test_a_blocked_number_is_refused_in_one_short_screen(handset) -> None:
+    from models import admin
+
+    with session_scope() as session:
+        admin.block_reporter(session, "081234567810", "spam")
+    refused = file_road_complaint(handset())
+    assert refused.startswith("END Maaf, laporan dari nomor ini tidak dapat diterima.")
+    assert count(Complaint) == 0
