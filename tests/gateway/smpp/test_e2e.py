@@ -217,3 +217,23 @@ def test_unanswered_enquire_link_declares_the_link_dead_and_reconnects(
     text = "Antrian BPJS Kesehatan sangat panjang di RSUD Kota Solok"
     acked(sim.push("6281234500007", text.encode()))
     assert_one_complaint_answered(sim, "6281234500007", text)
+
+
+def test_an_impostor_over_smpp_is_refused_and_audited(
+    sim: SimulatorThread, bound_link: LinkConfig
+) -> None:
+    from models.complaints import Complaint, ComplaintEvent, Status
+    from models.db import session_scope
+
+    from web_support import file
+
+    complaint = file("Jembatan putus", agency="PUPR.13.03", sector="PEKERJAAN_UMUM", region="13.03")
+    acked(sim.push("6281300000077", f"SELESAI {complaint.tracking_number} beres".encode()))
+    wait_for(lambda: replies_to(sim, "6281300000077"), timeout_s=20)
+    assert "hanya untuk petugas" in reply_text(replies_to(sim, "6281300000077"))
+    with session_scope() as session:
+        assert session.get(Complaint, complaint.id).status == Status.ASSIGNED  # type: ignore[union-attr]
+        actions = session.scalars(
+            select(ComplaintEvent.action).where(ComplaintEvent.complaint_id == complaint.id)
+        ).all()
+    assert "refused" in actions
