@@ -1,6 +1,6 @@
 """SMPP end to end: MO -> complaint -> reply, against Kannel 1.4.5 on the same SMSC in the same run.
 
-    python bench/bench_smpp.py [--n 3000] [--rate 500] [--rate-seconds 10] [--workers 2]
+    python bench/bench_smpp.py [--n 3000] [--rate 500] [--rate-seconds 10] [--workers 2] [--faults]
 
 An smpp34 SMSC (gateway.smpp.simulator, a window of 50 deliver_sm in flight)
 pushes realistic complaint SMS (tests/routing/sms_*.tsv), each from its own
@@ -10,6 +10,11 @@ TEST_POSTGRES_URL's server) and Redis (BENCH_REDIS_URL); every MO is
 persisted, parsed, routed and filed as a complaint, and its reply (the
 tracking number, two GSM-7 segments) goes back through the outbox. Kannel
 (bearerbox + smsbox answering a static text) is then bound to the same SMSC.
+
+`--faults` adds a saturated run of N more MOs during which the SMSC answers
+40 submit_sm with ESME_RTHROTTLED (at a third of the replies) and cuts every
+connection once (at two thirds): its throughput, and from the database how
+many MOs became complaints and what became of their replies.
 
 `--transport-only` replaces the handlers with a stub that answers every
 stored MO with one short outbox row inside the link process (no worker, no
@@ -48,6 +53,7 @@ from support import PG_SERVER_URL, free_port, start_role, stop_role
 TEXTS = [REPO / "tests" / "routing" / name for name in ("sms_labelled.tsv", "sms_holdout.tsv")]
 KANNEL_REPLY = "LAPOR! Laporan Anda kami terima. Terima kasih."
 WARMUP = 200
+IDLE_S = 15.0
 REPLY_TIMEOUT_S = 120.0
 
 
@@ -112,9 +118,18 @@ async def _clear(sim: Simulator) -> None:
 
 
 def measure(
-    sim: SimulatorThread, label: str, mos: list[tuple[str, str]], rate: float | None
+    sim: SimulatorThread,
+    label: str,
+    mos: list[tuple[str, str]],
+    rate: float | None,
+    fault: Callable[[int], None] | None = None,
 ) -> Result:
-    """Offer the MOs; a reply is complete when all its parts reached the SMSC."""
+    """Offer the MOs; a reply is complete when all its parts reached the SMSC.
+
+    `fault(replies so far)` is called on every poll (the --faults run); the
+    wait ends early once nothing has reached the SMSC for IDLE_S, as replies
+    failed visibly by a dropped connection never will.
+    """
     sim.call(_clear(sim.sim))
     budget = len(mos) / rate + REPLY_TIMEOUT_S if rate else REPLY_TIMEOUT_S
     pushed = sim.call(_offer(sim.sim, mos, rate), timeout_s=budget)
@@ -122,8 +137,15 @@ def measure(
     done: dict[str, float] = {}
     seen = 0
     deadline = time.monotonic() + REPLY_TIMEOUT_S
+    progress = time.monotonic()
     while len(done) < len(mos) and time.monotonic() < deadline:
+        if fault:
+            fault(len(done))
+            if time.monotonic() - progress > IDLE_S:
+                break
         submitted = sim.sim.submitted
+        if len(submitted) > seen:
+            progress = time.monotonic()
         for item in submitted[seen : len(submitted)]:
             key = _digits(item.destination_addr)
             total = item.short_message[4] if item.esm_class & 0x40 else 1
@@ -162,6 +184,51 @@ def run_both(
     return saturated, paced
 
 
+class Faults:
+    """Once a third of the replies are out: 40 submit_sm answered ESME_RTHROTTLED; at two
+    thirds: every connection cut once (the gateway reconnects, the SMSC re-delivers)."""
+
+    def __init__(self, sim: SimulatorThread, n: int) -> None:
+        self.sim, self.n, self.throttled, self.dropped = sim, n, False, False
+
+    def __call__(self, replies: int) -> None:
+        if not self.throttled and replies >= self.n // 3:
+            self.throttled = True
+            self.sim.throttle(40)
+        if not self.dropped and replies >= 2 * self.n // 3:
+            self.dropped = True
+            self.sim.drop()
+
+
+def loss(env: dict[str, str], numbers: list[str]) -> str:
+    """What became of the faults run's MOs, from the database."""
+    from sqlalchemy import create_engine, func, select
+
+    from models.complaints import Complaint
+    from models.outbox import OutboundMessage
+
+    addresses = [f"+{n}" for n in numbers]
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        filed = conn.execute(
+            select(func.count(func.distinct(Complaint.reply_address))).where(
+                Complaint.reply_address.in_(addresses)
+            )
+        ).scalar_one()
+        statuses = dict(
+            conn.execute(
+                select(OutboundMessage.status, func.count())
+                .where(OutboundMessage.recipient.in_(addresses))
+                .group_by(OutboundMessage.status)
+            ).all()
+        )
+    engine.dispose()
+    return (
+        f"{filed}/{len(numbers)} MO filed as complaints ({len(numbers) - filed} lost); "
+        f"replies by status {dict(sorted(statuses.items()))}"
+    )
+
+
 def serve_stub() -> None:
     """The link process of --transport-only: SMPP_LINKS from the environment, stub answers."""
     from config.logs import setup_logging
@@ -175,7 +242,7 @@ def serve_stub() -> None:
 @contextlib.contextmanager
 def gateway(
     sim: SimulatorThread, workers: int, workdir: Path, transport_only: bool
-) -> Iterator[None]:
+) -> Iterator[dict[str, str]]:
     """A migrated throwaway PostgreSQL database, N workers and the smpp process, bound."""
     link = {
         "name": "bench",
@@ -201,7 +268,7 @@ def gateway(
                 procs += [start_role(env, "worker") for _ in range(workers)]
                 procs.append(start_role(env, "smpp"))
             wait(lambda: sim.sim.binds, "the gateway to bind")
-            yield
+            yield env
         finally:
             for proc in procs:
                 stop_role(proc)
@@ -222,6 +289,9 @@ def main() -> None:
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2, help="`python app.py worker` processes")
     parser.add_argument("--skip-kannel", action="store_true")
+    parser.add_argument(
+        "--faults", action="store_true", help="also a saturated run with throttling and a drop"
+    )
     parser.add_argument("--transport-only", action="store_true", help="stub handlers (see above)")
     parser.add_argument("--serve-stub", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -237,8 +307,14 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="bench-smpp-") as tmp,
         SimulatorThread(Simulator(port=free_port(), receipts="none", window=50)) as sim,
     ):
-        with gateway(sim, args.workers, Path(tmp), args.transport_only):
+        with gateway(sim, args.workers, Path(tmp), args.transport_only) as env:
             ours = run_both(sim, "gateway", args, numbers, texts)
+            if args.faults:
+                batch = [(m, texts[i % len(texts)]) for i, m in enumerate(numbers.take(args.n))]
+                hit = measure(sim, "gateway with faults", batch, None, Faults(sim, args.n))
+                print(hit.line(), flush=True)
+                time.sleep(5)  # outcomes of the last replies committed
+                print("  " + loss(env, [m for m, _ in batch]), flush=True)
         if args.skip_kannel:
             return
         binds = len(sim.sim.binds)
