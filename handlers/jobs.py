@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from handlers.dispatch import handle_inbound
@@ -22,84 +22,66 @@ GROUP = 25  # messages per transaction: one commit for many, a short write lock 
 
 
 def process_inbound(ids: list[int]) -> None:
-    """Handle each message exactly once, many per transaction, each in its own savepoint.
+    """Handle each message exactly once, many per transaction.
 
     The claim (received -> processed) commits together with everything the
-    handler wrote, so a crash leaves the messages `received` for the sweep,
-    and a second job for the same id finds nothing to do. One commit per
-    group instead of per message is what lets a busy link keep up; a message
-    whose handler fails is rolled back to its savepoint alone and marked
-    failed after the group commits. If the group cannot commit, each
-    message is retried in a transaction of its own.
+    handlers wrote, so a crash leaves the messages `received` for the sweep,
+    and a second job for the same id finds nothing to do. One claim and one
+    commit per group instead of per message is what lets a busy link keep
+    up. If anything in a group fails, the group is rolled back whole and its
+    messages handled again one per transaction, so only the failing one is
+    marked failed.
     """
     for start in range(0, len(ids), GROUP):
         group = ids[start : start + GROUP]
         try:
-            failures = _process_group(group)
-        except Exception:
+            _process_group(group)
+            continue
+        except Exception as exc:
+            if len(group) == 1:
+                log.exception("inbound=%d failed", group[0])
+                _mark_failed_safely(group[0], exc)
+                continue
             log.warning("inbound group of %d failed; one by one", len(group), exc_info=True)
-            failures = {}
-            for inbound_id in group:
-                try:
-                    failures.update(_process_group([inbound_id]))
-                except Exception as exc:
-                    log.exception("inbound=%d failed", inbound_id)
-                    failures[inbound_id] = exc
-        for inbound_id, exc in failures.items():
+        for inbound_id in group:
             try:
-                _mark_failed(inbound_id, exc)
-            except Exception:  # the row stays `received` and the sweep retries it
-                log.exception("inbound=%d could not be marked failed", inbound_id)
-
-
-def _process_group(ids: list[int]) -> dict[int, Exception]:
-    """Handle `ids` in one transaction; return the handler failures (rolled back, not committed)."""
-    failures: dict[int, Exception] = {}
-    with session_scope() as session:
-        for inbound_id in _by_sender(session, ids):
-            savepoint = session.begin_nested()
-            try:
-                _process_one(session, inbound_id)
-                savepoint.commit()
+                _process_group([inbound_id])
             except Exception as exc:
-                savepoint.rollback()
                 log.exception("inbound=%d failed", inbound_id)
-                failures[inbound_id] = exc
-    return failures
+                _mark_failed_safely(inbound_id, exc)
 
 
-def _by_sender(session: Session, ids: list[int]) -> list[int]:
-    """`ids` ordered by sender, each sender's messages in their given order.
+def _process_group(ids: list[int]) -> None:
+    """Claim and handle `ids` in one transaction; any failure rolls all of it back."""
+    with session_scope() as session:
+        for inbound in _claim(session, ids):
+            handle_inbound(session, inbound)
 
-    A reporter's row stays locked until the group commits
-    (actions.ensure_reporter); taking those locks in one order in every
+
+def _claim(session: Session, ids: list[int]) -> list[InboundMessage]:
+    """The messages of `ids` still `received`, now `processed`, in one UPDATE ... RETURNING.
+
+    Ordered by sender, each sender's messages in their given order: a
+    reporter's row stays locked until the group commits
+    (actions.ensure_reporter), and taking those locks in one order in every
     worker means two groups with the same reporters wait for each other
-    instead of deadlocking over those locks.
+    instead of deadlocking.
     """
-    if len(ids) < 2:
-        return ids
-    senders = dict(
-        session.execute(
-            select(InboundMessage.id, InboundMessage.sender).where(InboundMessage.id.in_(ids))
-        )
-        .tuples()
-        .all()
-    )
-    return sorted(ids, key=lambda inbound_id: reporter_key(senders.get(inbound_id, "")))
-
-
-def _process_one(session: Session, inbound_id: int) -> None:
-    claimed = session.execute(
+    claimed = session.scalars(
         update(InboundMessage)
-        .where(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.RECEIVED)
+        .where(InboundMessage.id.in_(ids), InboundMessage.state == InboundState.RECEIVED)
         .values(state=InboundState.PROCESSED, processed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
-        return
-    inbound = session.get(InboundMessage, inbound_id)
-    assert inbound is not None
-    handle_inbound(session, inbound)
+        .returning(InboundMessage)
+    ).all()
+    position = {inbound_id: n for n, inbound_id in enumerate(ids)}
+    return sorted(claimed, key=lambda m: (reporter_key(m.sender), position[m.id]))
+
+
+def _mark_failed_safely(inbound_id: int, exc: Exception) -> None:
+    try:
+        _mark_failed(inbound_id, exc)
+    except Exception:  # the row stays `received` and the sweep retries it
+        log.exception("inbound=%d could not be marked failed", inbound_id)
 
 
 def _mark_failed(inbound_id: int, exc: Exception) -> None:

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from config.settings import get_settings
 from models.agencies import Agency, Officer
 from models.base import utcnow
 from models.complaints import Complaint, ComplaintEvent, Status
-from models.db import after_commit
+from models.db import after_commit, insert_for
 from models.inbound import InboundMessage
 from models.officers import coordinator_for, officers_of
 from models.outbox import OutboundMessage
@@ -67,7 +65,7 @@ def ensure_reporter(session: Session, address: str) -> Reporter:
     locked = select(Reporter).where(Reporter.msisdn == msisdn).with_for_update()
     reporter = session.scalar(locked)
     if reporter is None:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(session)
         session.execute(
             insert(Reporter)
             .values(msisdn=msisdn, masked=mask(msisdn.removeprefix("raw:")))
@@ -91,29 +89,33 @@ def queue_sms(
     key: str,
     complaint: Complaint | None = None,
     **values: object,
-) -> OutboundMessage | None:
-    """Render `template` into an outbox row, once per idempotency `key`.
+) -> int | None:
+    """Render `template` into an outbox row, once per idempotency `key`; the new row's id.
 
-    Returns None when a row with this key exists already: a retried job or
-    a repeated sweep never texts anyone twice.
+    None when a row with this key exists already: a retried job or a
+    repeated sweep never texts anyone twice. One INSERT ... ON CONFLICT DO
+    NOTHING, not a look-up and an insert: this runs for every SMS sent.
     """
-    if session.scalar(select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key)):
-        return None
-    row = OutboundMessage(
-        recipient=to.address,
-        sender=get_settings().shortcode,
-        text=render(template, **values),
-        template=template,
-        channel=to.channel,
-        link=to.link,
-        idempotency_key=key,
-        complaint_id=complaint.id if complaint else None,
+    row_id = session.scalar(
+        insert_for(session)(OutboundMessage)
+        .values(
+            recipient=to.address,
+            sender=get_settings().shortcode,
+            text=render(template, **values),
+            template=template,
+            channel=to.channel,
+            link=to.link,
+            idempotency_key=key,
+            complaint_id=complaint.id if complaint else None,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboundMessage.id)
     )
-    session.add(row)
-    session.flush()
-    wake = (row.id, row.channel, row.link)
+    if row_id is None:
+        return None
+    wake = (row_id, to.channel, to.link)
     after_commit(session, lambda: wake_outbox([wake]))
-    return row
+    return row_id
 
 
 def record_event(

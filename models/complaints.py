@@ -52,7 +52,9 @@ class Complaint(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     disposition_due_at: Mapped[datetime | None] = mapped_column(default=None)
-    accepted_at: Mapped[datetime | None] = mapped_column(default=None)  # follow-up time counts from here
+    accepted_at: Mapped[datetime | None] = mapped_column(
+        default=None
+    )  # follow-up time counts from here
     followup_due_at: Mapped[datetime | None] = mapped_column(default=None)
     done_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import get_settings
@@ -42,6 +43,11 @@ def _session_factory() -> sessionmaker[Session]:
     import models.all  # noqa: F401 - every table, so relationships and FKs resolve
 
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+def insert_for(session: Session) -> Callable[..., postgresql.Insert | sqlite.Insert]:
+    """The INSERT of the session's database, the one with ON CONFLICT DO NOTHING / UPDATE."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

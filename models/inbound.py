@@ -6,11 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
+from models.db import insert_for
 
 
 class InboundState(StrEnum):
@@ -69,7 +68,7 @@ def store_inbound(
         "received_at": received_at or utcnow(),
         "state": InboundState.RECEIVED,
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     stmt = (
         insert(InboundMessage)
         .values(**values)

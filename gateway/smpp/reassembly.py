@@ -13,13 +13,12 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from gateway.smpp.codec import decode_mo_text
 from gateway.smpp.config import LinkConfig
 from gateway.smpp.mo import MoMessage
+from models.db import insert_for
 from models.inbound import InboundMessage, InboundState, store_inbound
 from models.mo_parts import SmppMoPart
 from models.phone import normalize
@@ -76,7 +75,7 @@ def store_singles(
             }
     created: dict[str, int] = {}
     if rows:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(session)
         stmt = (
             insert(InboundMessage)
             .values(list(rows.values()))
