@@ -52,9 +52,8 @@ class Complaint(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     disposition_due_at: Mapped[datetime | None] = mapped_column(default=None)
-    accepted_at: Mapped[datetime | None] = mapped_column(
-        default=None
-    )  # follow-up time counts from here
+    # the follow-up time counts from acceptance
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     followup_due_at: Mapped[datetime | None] = mapped_column(default=None)
     done_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
