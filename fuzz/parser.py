@@ -10,16 +10,15 @@ exception may escape.
 from __future__ import annotations
 
 import itertools
-import uuid
 
 import atheris
 
 from fuzz.runner import embedded_defaults, instrumented, run, seed
 
 with instrumented():
-    from handlers.dispatch import handle_inbound
+    from fuzz.drive import handle_sms
     from handlers.parser import Kind, _clean, parse
-    from models.inbound import InboundMessage, store_inbound
+    from models.inbound import InboundMessage
 
 OWNER, OFFICER, STRANGER = "081234567861", "081300000061", "081300000069"
 FRESH = (f"0857{n:08d}" for n in itertools.count())
@@ -37,25 +36,6 @@ SEEDS = [
         (1, "BALAS 1000001 Kab Sijunjung"),
     ]
 ]
-
-
-def _handle(sender: str, text: str) -> int:
-    from models.db import session_scope
-
-    with session_scope() as session:
-        inbound_id, _ = store_inbound(
-            session,
-            channel="sim",
-            link="web",
-            external_id=uuid.uuid4().hex,
-            sender=sender,
-            recipient="1708",
-            text=text,
-        )
-        inbound = session.get(InboundMessage, inbound_id)
-        assert inbound is not None
-        handle_inbound(session, inbound)
-    return inbound_id
 
 
 def _answered(inbound_id: int, sender: str) -> bool:
@@ -88,7 +68,7 @@ def setup() -> None:
     from models.db import session_scope
 
     embedded_defaults()
-    _handle(OWNER, "Jalan rusak parah di Kabupaten Sijunjung, mohon diperbaiki")
+    handle_sms(OWNER, "Jalan rusak parah di Kabupaten Sijunjung, mohon diperbaiki")
     with session_scope() as session:
         complaint = session.query(Complaint).one()
         admin.add_officer(session, agency_code=complaint.agency.code, msisdn=OFFICER)
@@ -102,7 +82,7 @@ def one_input(data: bytes) -> None:
     assert parsed.kind in Kind
     if parsed.kind is Kind.COMPLAINT:
         assert parsed.text and parsed.text in _clean(text)
-    assert _answered(_handle(sender, text), sender), (sender, text)
+    assert _answered(handle_sms(sender, text), sender), (sender, text)
 
 
 if __name__ == "__main__":

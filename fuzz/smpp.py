@@ -17,6 +17,7 @@ with instrumented():
     from smpplib.client import Client
     from smpplib.exceptions import ConnectionError as SmppConnectionError
 
+    from fuzz.drive import SmscBytes
     from gateway.smpp.mo import MoMessage, classify
     from gateway.smpp.reassembly import _decode_parts
     from gateway.smpp.receipts import Receipt, id_candidates
@@ -24,23 +25,12 @@ with instrumented():
     from models.mo_parts import SmppMoPart
 
 
-class _Stream:
-    """The SMSC's side of the socket: these bytes, then end of stream."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def recv(self, size: int) -> bytes:
-        chunk, self.data = self.data[:size], self.data[size:]
-        return chunk
-
-
 CLIENT = Client("127.0.0.1", 2775, allow_unknown_opt_params=True)
 
 
 def _read_all(stream: bytes) -> list[object]:
     """Every PDU of the stream, as the link's read loop takes them (unreadable ones skipped)."""
-    CLIENT._socket = _Stream(stream)  # type: ignore[assignment]
+    CLIENT._socket = SmscBytes(stream)  # type: ignore[assignment]
     pdus: list[object] = []
     try:
         for _ in range(len(stream) // 16 + 1):

@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from fuzz.drive import handle_sms
 from gateway.smpp.segment import split_text
-from handlers.dispatch import handle_inbound
 from handlers.parser import KEYWORDS
 from models import admin
 from models.complaints import Complaint
 from models.db import session_scope
-from models.inbound import InboundMessage, store_inbound
+from models.inbound import InboundMessage
 from models.outbox import OutboundMessage
 from models.phone import reporter_key
 from models.reporters import Reporter
@@ -77,26 +77,8 @@ def _fits(row: OutboundMessage) -> bool:
     return septets(row.text) is not None and len(split_text(row.text, 0)) <= budget
 
 
-def _handle(sender: str, text: str) -> int:
-    """Store and handle one SMS as the worker would; NUL dropped as the channel edges drop it."""
-    with session_scope() as session:
-        inbound_id, _ = store_inbound(
-            session,
-            channel="http",
-            link="telco-a",
-            external_id=uuid.uuid4().hex,
-            sender=sender,
-            recipient="1708",
-            text=text.replace("\x00", ""),
-        )
-        inbound = session.get(InboundMessage, inbound_id)
-        assert inbound is not None
-        handle_inbound(session, inbound)
-    return inbound_id
-
-
 def test_every_sms_gets_one_answer_within_budget(db: dict[str, str]) -> None:
-    _handle(OWNER, "Jalan rusak parah di Kabupaten Sijunjung, mohon diperbaiki")
+    handle_sms(OWNER, "Jalan rusak parah di Kabupaten Sijunjung, mohon diperbaiki")
     with session_scope() as session:
         complaint = session.execute(select(Complaint)).scalar_one()
         tracking = complaint.tracking_number
@@ -112,7 +94,7 @@ def test_every_sms_gets_one_answer_within_budget(db: dict[str, str]) -> None:
         sender, text = _sender(data.draw), data.draw(sms(tracking))
         with session_scope() as session:
             before = session.scalar(select(func.max(OutboundMessage.id))) or 0
-        inbound_id = _handle(sender, text)
+        inbound_id = handle_sms(sender, text)
         with session_scope() as session:
             inbound = session.get(InboundMessage, inbound_id)
             assert inbound is not None

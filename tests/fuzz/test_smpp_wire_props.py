@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from smpplib.client import Client
 from smpplib.exceptions import ConnectionError as SmppConnectionError
 
+from fuzz.drive import SmscBytes
 from gateway.smpp.codec import DC_DEFAULT, DC_UCS2, GSM_BASIC, GSM_EXTENSION, gsm_encode
 from gateway.smpp.config import LinkConfig
 from gateway.smpp.mo import BinaryMo, Concat, MoMessage, classify, split_udh
@@ -54,22 +55,11 @@ RECEIPT_ID = st.lists(
 )
 
 
-class _Stream:
-    """The socket smpplib reads from: the given bytes, then end of stream."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def recv(self, size: int) -> bytes:
-        chunk, self.data = self.data[:size], self.data[size:]
-        return chunk
-
-
 @contextmanager
 def peer(data: bytes) -> Iterator[Client]:
     """A python-smpplib client whose SMSC sends exactly `data`."""
     client = Client("127.0.0.1", 2775, allow_unknown_opt_params=True)
-    client._socket = _Stream(data)  # type: ignore[assignment]
+    client._socket = SmscBytes(data)  # type: ignore[assignment]
     try:
         yield client
     finally:
