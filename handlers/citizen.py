@@ -7,7 +7,8 @@ same message twice can never text the citizen twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -72,45 +73,82 @@ class CitizenContext:
 
 
 def handle(session: Session, inbound: InboundMessage, parsed: Parsed, reporter: Reporter) -> None:
-    ctx = CitizenContext(session, inbound, reporter)
-    if reporter.blocked:
-        log.info("blocked reporter=%s inbound=%d ignored", reporter.masked, inbound.id)
+    handle_many(session, [(inbound, parsed, reporter)])
+
+
+def handle_many(
+    session: Session, messages: Sequence[tuple[InboundMessage, Parsed, Reporter]]
+) -> None:
+    """Answer citizens' messages in the order given; new complaints are filed as one group.
+
+    A reporter with one new complaint in the group joins the group filing
+    (a few statements for all of them, see actions.file_complaints); a
+    reporter with several messages has them handled one after another, so
+    each sees what the one before it did (a duplicate, the hourly limit).
+    """
+    senders = Counter(reporter.id for _, _, reporter in messages)
+    group: list[tuple[CitizenContext, Parsed]] = []
+    for inbound, parsed, reporter in messages:
+        ctx = CitizenContext(session, inbound, reporter)
+        if reporter.blocked:
+            log.info("blocked reporter=%s inbound=%d ignored", reporter.masked, inbound.id)
+        elif parsed.kind in HANDLERS:
+            HANDLERS[parsed.kind](ctx, parsed)
+        elif senders[reporter.id] == 1:
+            group.append((ctx, parsed))
+        else:
+            _file(session, [(ctx, parsed)])
+    _file(session, group)
+
+
+def _file(session: Session, requests: Sequence[tuple[CitizenContext, Parsed]]) -> None:
+    """File each text as a new complaint, unless it repeats one or its reporter is over the limit.
+
+    The reporters are all different: one query answers each question for all of them.
+    """
+    if not requests:
         return
-    handler = HANDLERS.get(parsed.kind, _file)
-    handler(ctx, parsed)
-
-
-def _file(ctx: CitizenContext, parsed: Parsed) -> None:
     settings = get_settings()
-    text = parsed.text[: settings.max_text_chars]
-    duplicate = actions.recent_duplicate(ctx.session, ctx.reporter, text)
-    if duplicate is not None:
-        ctx.reply("duplicate", duplicate, tracking=duplicate.tracking_number)
-        return
-    if actions.complaints_last_hour(ctx.session, ctx.reporter) >= settings.complaints_per_hour:
-        _refuse_flood(ctx, settings.complaints_per_hour)
-        return
-    decision = router_for(ctx.session).route(text, region_hint=parsed.region_hint)
-    notes = [f"kampanye {parsed.campaign}"] if parsed.campaign else []
-    if len(parsed.text) > len(text):
-        notes.append(f"teks dipotong dari {len(parsed.text)} karakter")
-    complaint = actions.file_complaint(
-        ctx.session,
-        reporter=ctx.reporter,
-        reply=ctx.reply_to,
-        text=text,
-        route=route_of(decision),
-        anonymous=parsed.anonymous,
-        confidential=parsed.confidential,
-        note="; ".join(notes),
-    )
-    ctx.inbound.complaint_id = complaint.id
-    log.info(
-        "complaint filed tracking=%d reporter=%s agency=%s",
-        complaint.tracking_number,
-        ctx.reporter.masked,
-        decision.agency_code,
-    )
+    texts = [parsed.text[: settings.max_text_chars] for _, parsed in requests]
+    reporters = [ctx.reporter for ctx, _ in requests]
+    duplicates = actions.recent_duplicates(session, list(zip(reporters, texts, strict=True)))
+    hourly = actions.complaints_last_hour_each(session, reporters)
+    router = router_for(session)
+    filings: list[actions.Filing] = []
+    filers: list[CitizenContext] = []
+    for (ctx, parsed), text, duplicate, filed_this_hour in zip(
+        requests, texts, duplicates, hourly, strict=True
+    ):
+        if duplicate is not None:
+            ctx.reply("duplicate", duplicate, tracking=duplicate.tracking_number)
+            continue
+        if filed_this_hour >= settings.complaints_per_hour:
+            _refuse_flood(ctx, settings.complaints_per_hour)
+            continue
+        decision = router.route(text, region_hint=parsed.region_hint)
+        notes = [f"kampanye {parsed.campaign}"] if parsed.campaign else []
+        if len(parsed.text) > len(text):
+            notes.append(f"teks dipotong dari {len(parsed.text)} karakter")
+        filings.append(
+            actions.Filing(
+                reporter=ctx.reporter,
+                reply=ctx.reply_to,
+                text=text,
+                route=route_of(decision),
+                anonymous=parsed.anonymous,
+                confidential=parsed.confidential,
+                note="; ".join(notes),
+            )
+        )
+        filers.append(ctx)
+    for ctx, complaint in zip(filers, actions.file_complaints(session, filings), strict=True):
+        ctx.inbound.complaint_id = complaint.id
+        log.info(
+            "complaint filed tracking=%d reporter=%s agency=%s",
+            complaint.tracking_number,
+            ctx.reporter.masked,
+            complaint.agency.code if complaint.agency else "-",
+        )
 
 
 def _refuse_flood(ctx: CitizenContext, limit: int) -> None:

@@ -1,29 +1,49 @@
-"""From a stored inbound message to its effect: who sent it, what it means, who handles it."""
+"""From stored inbound messages to their effect: who sent them, what they mean, who handles them."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
 from handlers import citizen, officer
-from handlers.parser import parse
+from handlers.parser import Parsed, parse
 from models import actions
 from models.inbound import InboundMessage
-from models.officers import active_officer
+from models.officers import active_officers
+from models.phone import reporter_key
 
 
 def handle_inbound(session: Session, inbound: InboundMessage) -> None:
-    """Apply one inbound message inside the caller's transaction.
+    """Apply one inbound message inside the caller's transaction."""
+    handle_group(session, [inbound])
+
+
+def handle_group(session: Session, inbounds: Sequence[InboundMessage]) -> None:
+    """Apply inbound messages inside the caller's transaction, a few statements for them all.
 
     An active officer's commands go to the officer handler; anything else an
     officer sends (a complaint of their own, CEK) is a citizen's message. An
-    officer-only command from anyone else is refused and recorded.
+    officer-only command from anyone else is refused and recorded. Every
+    citizen's reporter row is locked up front, in one order (see
+    actions.ensure_reporters), and their messages handled in the order given.
     """
-    parsed = parse(inbound.text)
-    sender_officer = active_officer(session, inbound.sender)
-    if sender_officer is not None and parsed.kind in officer.OFFICER_KINDS:
-        officer.handle(session, inbound, parsed, sender_officer)
-    elif sender_officer is None and parsed.kind in officer.OFFICER_ONLY:
-        officer.refuse_stranger(session, inbound, parsed)
-    else:
-        reporter = actions.ensure_reporter(session, inbound.sender)
-        citizen.handle(session, inbound, parsed, reporter)
+    officers = active_officers(session, {inbound.sender for inbound in inbounds})
+    citizens: list[tuple[InboundMessage, Parsed]] = []
+    for inbound in inbounds:
+        parsed = parse(inbound.text)
+        sender_officer = officers.get(inbound.sender)
+        if sender_officer is not None and parsed.kind in officer.OFFICER_KINDS:
+            officer.handle(session, inbound, parsed, sender_officer)
+        elif sender_officer is None and parsed.kind in officer.OFFICER_ONLY:
+            officer.refuse_stranger(session, inbound, parsed)
+        else:
+            citizens.append((inbound, parsed))
+    reporters = actions.ensure_reporters(session, [inbound.sender for inbound, _ in citizens])
+    citizen.handle_many(
+        session,
+        [
+            (inbound, parsed, reporters[reporter_key(inbound.sender)])
+            for inbound, parsed in citizens
+        ],
+    )

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from handlers.dispatch import handle_inbound
+from handlers.dispatch import handle_group
 from models import actions
 from models.actions import Channel
 from models.base import utcnow
@@ -18,7 +18,7 @@ from models.phone import reporter_key
 log = logging.getLogger(__name__)
 
 
-GROUP = 25  # messages per transaction: one commit for many, a short write lock on SQLite
+GROUP = 100  # messages per transaction: one commit for many, a short write lock on SQLite
 
 
 def process_inbound(ids: list[int]) -> None:
@@ -54,18 +54,15 @@ def process_inbound(ids: list[int]) -> None:
 def _process_group(ids: list[int]) -> None:
     """Claim and handle `ids` in one transaction; any failure rolls all of it back."""
     with session_scope() as session:
-        for inbound in _claim(session, ids):
-            handle_inbound(session, inbound)
+        handle_group(session, _claim(session, ids))
 
 
 def _claim(session: Session, ids: list[int]) -> list[InboundMessage]:
     """The messages of `ids` still `received`, now `processed`, in one UPDATE ... RETURNING.
 
-    Ordered by sender, each sender's messages in their given order: a
-    reporter's row stays locked until the group commits
-    (actions.ensure_reporter), and taking those locks in one order in every
-    worker means two groups with the same reporters wait for each other
-    instead of deadlocking.
+    Ordered by sender, each sender's messages in their given order (their
+    reporter's row is locked until the group commits, see
+    actions.ensure_reporters).
     """
     claimed = session.scalars(
         update(InboundMessage)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -21,12 +22,12 @@ from models.base import utcnow
 from models.complaints import Complaint, ComplaintEvent, Status
 from models.db import after_commit, insert_for
 from models.inbound import InboundMessage
-from models.officers import coordinator_for, officers_of
+from models.officers import coordinator_for, officers_by_agency
 from models.outbox import OutboundMessage
 from models.phone import mask, mask_in_text, reporter_key
 from models.queues import wake_outbox
 from models.reporters import Reporter
-from models.tracking import next_tracking_number
+from models.tracking import next_tracking_numbers
 from routing import sla
 from templates_sms.render import label, render
 
@@ -53,32 +54,61 @@ class Channel:
 
 
 def ensure_reporter(session: Session, address: str) -> Reporter:
-    """The reporter behind an address, locked until the transaction ends.
+    """The reporter behind an address, locked until the transaction ends (see ensure_reporters)."""
+    return ensure_reporters(session, [address])[reporter_key(address)]
 
-    08xx, 628xx and +628xx are one person. The row lock (SELECT ... FOR
-    UPDATE on PostgreSQL; SQLite has one writer at a time anyway) handles a
-    reporter's messages one at a time, so two copies of a text on two workers
-    cannot both pass the duplicate check or the hourly limit. A first message
-    inserts the row without failing when a copy on another worker just did.
+
+def ensure_reporters(session: Session, addresses: Iterable[str]) -> dict[str, Reporter]:
+    """The reporters behind addresses, by reporter_key, locked until the transaction ends.
+
+    08xx, 628xx and +628xx are one person. The row locks (SELECT ... FOR
+    UPDATE, taken in msisdn order so two groups with the same reporters wait
+    for each other instead of deadlocking; SQLite has one writer anyway)
+    handle a reporter's messages one transaction at a time, so two copies of
+    a text on two workers cannot both pass the duplicate check or the hourly
+    limit. First messages insert their rows without failing when a copy on
+    another worker just did.
     """
-    msisdn = reporter_key(address)
-    locked = select(Reporter).where(Reporter.msisdn == msisdn).with_for_update()
-    reporter = session.scalar(locked)
-    if reporter is None:
-        insert = insert_for(session)
+    keys = sorted({reporter_key(address) for address in addresses})
+    if not keys:
+        return {}
+
+    def lock(wanted: list[str]) -> dict[str, Reporter]:
+        locked = (
+            select(Reporter)
+            .where(Reporter.msisdn.in_(wanted))
+            .order_by(Reporter.msisdn)
+            .with_for_update()
+        )
+        return {reporter.msisdn: reporter for reporter in session.scalars(locked)}
+
+    found = lock(keys)
+    missing = [key for key in keys if key not in found]
+    if missing:
         session.execute(
-            insert(Reporter)
-            .values(msisdn=msisdn, masked=mask(msisdn.removeprefix("raw:")))
+            insert_for(session)(Reporter)
+            .values([{"msisdn": key, "masked": mask(key.removeprefix("raw:"))} for key in missing])
             .on_conflict_do_nothing(index_elements=["msisdn"])
         )
-        reporter = session.scalars(locked).one()
-    return reporter
+        found.update(lock(missing))
+    return found
 
 
 def text_fingerprint(text: str) -> str:
     """Same complaint text whatever the case and spacing: for duplicate detection."""
     folded = " ".join(text.lower().split())
     return hashlib.sha256(folded.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Sms:
+    """One SMS to queue: where, which template with which values, and its idempotency key."""
+
+    to: Channel
+    template: str
+    key: str
+    complaint: Complaint | None = None
+    values: Mapping[str, object] = field(default_factory=dict)
 
 
 def queue_sms(
@@ -92,30 +122,48 @@ def queue_sms(
 ) -> int | None:
     """Render `template` into an outbox row, once per idempotency `key`; the new row's id.
 
-    None when a row with this key exists already: a retried job or a
-    repeated sweep never texts anyone twice. One INSERT ... ON CONFLICT DO
-    NOTHING, not a look-up and an insert: this runs for every SMS sent.
+    None when a row with this key exists already (see queue_sms_many).
     """
-    row_id = session.scalar(
+    created = queue_sms_many(session, [Sms(to, template, key, complaint, values)])
+    return created.get(key)
+
+
+def queue_sms_many(session: Session, messages: Sequence[Sms]) -> dict[str, int]:
+    """Outbox rows for `messages` in one INSERT; the ids of the new rows, by key.
+
+    A key already in the outbox (or earlier in `messages`) queues nothing: a
+    retried job or a repeated sweep never texts anyone twice. ON CONFLICT DO
+    NOTHING, not a look-up and an insert: this runs for every SMS sent. The
+    senders are woken once the transaction has committed.
+    """
+    unique = list({message.key: message for message in reversed(messages)}.values())[::-1]
+    if not unique:
+        return {}
+    shortcode = get_settings().shortcode
+    rows = [
+        {
+            "recipient": m.to.address,
+            "sender": shortcode,
+            "text": render(m.template, **m.values),
+            "template": m.template,
+            "channel": m.to.channel,
+            "link": m.to.link,
+            "idempotency_key": m.key,
+            "complaint_id": m.complaint.id if m.complaint else None,
+        }
+        for m in unique
+    ]
+    result = session.execute(
         insert_for(session)(OutboundMessage)
-        .values(
-            recipient=to.address,
-            sender=get_settings().shortcode,
-            text=render(template, **values),
-            template=template,
-            channel=to.channel,
-            link=to.link,
-            idempotency_key=key,
-            complaint_id=complaint.id if complaint else None,
-        )
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboundMessage.id)
+        .returning(OutboundMessage.id, OutboundMessage.idempotency_key)
     )
-    if row_id is None:
-        return None
-    wake = (row_id, to.channel, to.link)
-    after_commit(session, lambda: wake_outbox([wake]))
-    return row_id
+    created = {key: row_id for row_id, key in result}
+    wakes = [(created[m.key], m.to.channel, m.to.link) for m in unique if m.key in created]
+    if wakes:
+        after_commit(session, lambda: wake_outbox(wakes))
+    return created
 
 
 def record_event(
@@ -141,35 +189,81 @@ def record_event(
 
 
 def agency_by_code(session: Session, code: str) -> Agency | None:
-    return session.scalar(select(Agency).where(Agency.code == code.upper(), Agency.active))
+    return agencies_by_code(session, [code]).get(code.upper())
+
+
+def agencies_by_code(session: Session, codes: Iterable[str]) -> dict[str, Agency]:
+    """The active agencies of these codes, by code (upper case)."""
+    wanted = {code.upper() for code in codes}
+    if not wanted:
+        return {}
+    found = session.scalars(select(Agency).where(Agency.code.in_(wanted), Agency.active))
+    return {agency.code: agency for agency in found}
 
 
 def recent_duplicate(session: Session, reporter: Reporter, text: str) -> Complaint | None:
-    """The same reporter's complaint with the same text in the last 24 hours, if any."""
-    return session.scalar(
+    return recent_duplicates(session, [(reporter, text)])[0]
+
+
+def recent_duplicates(
+    session: Session, wanted: Sequence[tuple[Reporter, str]]
+) -> list[Complaint | None]:
+    """For each (reporter, text): their complaint with the same text in the last 24 hours, if any.
+
+    One query for a whole group of texts.
+    """
+    hashes = [(reporter.id, text_fingerprint(text)) for reporter, text in wanted]
+    if not hashes:
+        return []
+    latest: dict[tuple[int, str], Complaint] = {}
+    found = session.scalars(
         select(Complaint)
         .where(
-            Complaint.reporter_id == reporter.id,
-            Complaint.text_hash == text_fingerprint(text),
+            Complaint.reporter_id.in_({reporter_id for reporter_id, _ in hashes}),
+            Complaint.text_hash.in_({text_hash for _, text_hash in hashes}),
             Complaint.created_at > utcnow() - timedelta(hours=24),
         )
-        .order_by(Complaint.id.desc())
-        .limit(1)
+        .order_by(Complaint.id)
     )
+    for complaint in found:
+        latest[(complaint.reporter_id, complaint.text_hash)] = complaint
+    return [latest.get(pair) for pair in hashes]
 
 
 def complaints_last_hour(session: Session, reporter: Reporter) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Complaint)
+    return complaints_last_hour_each(session, [reporter])[0]
+
+
+def complaints_last_hour_each(session: Session, reporters: Sequence[Reporter]) -> list[int]:
+    """How many complaints each reporter filed in the last hour: one query for a group."""
+    if not reporters:
+        return []
+    counts = dict(
+        session.execute(
+            select(Complaint.reporter_id, func.count())
             .where(
-                Complaint.reporter_id == reporter.id,
+                Complaint.reporter_id.in_({reporter.id for reporter in reporters}),
                 Complaint.created_at > utcnow() - timedelta(hours=1),
             )
+            .group_by(Complaint.reporter_id)
         )
-        or 0
+        .tuples()
+        .all()
     )
+    return [counts.get(reporter.id, 0) for reporter in reporters]
+
+
+@dataclass(frozen=True)
+class Filing:
+    """A new complaint to file: who, how to answer them, what, and where routing sends it."""
+
+    reporter: Reporter
+    reply: Channel
+    text: str
+    route: Route
+    anonymous: bool = False
+    confidential: bool = False
+    note: str = ""
 
 
 def file_complaint(
@@ -185,51 +279,76 @@ def file_complaint(
     now: datetime | None = None,
 ) -> Complaint:
     """A new complaint with its tracking number, routed, acknowledged, announced to the agency."""
+    filing = Filing(reporter, reply, text, route, anonymous, confidential, note)
+    return file_complaints(session, [filing], now)[0]
+
+
+def file_complaints(
+    session: Session, filings: Sequence[Filing], now: datetime | None = None
+) -> list[Complaint]:
+    """New complaints, one per filing, each as file_complaint describes, in a handful of
+    statements whatever their number: a busy link files a group of texts at once.
+
+    The filings must be of different reporters (the caller checked each one's
+    duplicates and hourly limit before any of them was filed).
+    """
+    if not filings:
+        return []
     now = now or utcnow()
-    agency = agency_by_code(session, route.agency_code)
-    complaint = Complaint(
-        tracking_number=next_tracking_number(session),
-        reporter_id=reporter.id,
-        reply_address=reply.address,
-        text=text,
-        text_hash=text_fingerprint(text),
-        channel=reply.channel,
-        link=reply.link,
-        sector=route.sector,
-        region_code=route.region_code,
-        status=Status.RECEIVED,
-        anonymous=anonymous,
-        confidential=confidential,
-        routing_confidence=route.confidence,
-        routing_explanation=route.explanation,
-        created_at=now,
-    )
-    session.add(complaint)
+    agencies = agencies_by_code(session, [filing.route.agency_code for filing in filings])
+    numbers = next_tracking_numbers(session, len(filings))
+    complaints = [
+        Complaint(
+            tracking_number=number,
+            reporter=filing.reporter,
+            reporter_id=filing.reporter.id,
+            reply_address=filing.reply.address,
+            text=filing.text,
+            text_hash=text_fingerprint(filing.text),
+            channel=filing.reply.channel,
+            link=filing.reply.link,
+            sector=filing.route.sector,
+            region_code=filing.route.region_code,
+            status=Status.RECEIVED,
+            anonymous=filing.anonymous,
+            confidential=filing.confidential,
+            routing_confidence=filing.route.confidence,
+            routing_explanation=filing.route.explanation,
+            created_at=now,
+        )
+        for filing, number in zip(filings, numbers, strict=True)
+    ]
+    session.add_all(complaints)
     session.flush()
-    actor = f"reporter:{reporter.id}"
-    record_event(session, complaint, actor=actor, action="filed", note=note)
-    if agency is not None:
-        _assign(complaint, agency, now)
-        event = record_event(
+    routed: list[tuple[Complaint, ComplaintEvent]] = []
+    acks: list[Sms] = []
+    for complaint, filing in zip(complaints, filings, strict=True):
+        record_event(
             session,
             complaint,
-            actor="system",
-            action="routed",
-            before=Status.RECEIVED,
-            note=route.explanation,
+            actor=f"reporter:{filing.reporter.id}",
+            action="filed",
+            note=filing.note,
         )
-        _announce_assignment(session, complaint, _event_key(session, event))
-    template = "ack_needs_location" if route.needs_location else "ack_new"
-    queue_sms(
-        session,
-        to=reply,
-        template=template,
-        key=f"ack:{complaint.id}",
-        complaint=complaint,
-        tracking=complaint.tracking_number,
-        agency=agency.name if agency else "",
-    )
-    return complaint
+        agency = agencies.get(filing.route.agency_code.upper())
+        if agency is not None:
+            _assign(complaint, agency, now)
+            event = record_event(
+                session,
+                complaint,
+                actor="system",
+                action="routed",
+                before=Status.RECEIVED,
+                note=filing.route.explanation,
+            )
+            routed.append((complaint, event))
+        template = "ack_needs_location" if filing.route.needs_location else "ack_new"
+        values = {"tracking": complaint.tracking_number, "agency": agency.name if agency else ""}
+        acks.append(Sms(filing.reply, template, f"ack:{complaint.id}", complaint, values))
+    session.flush()  # the events' ids: the agencies' SMS are keyed by them
+    _announce_assignments(session, [(c, f"{e.action}:{e.id}") for c, e in routed])
+    queue_sms_many(session, acks)
+    return complaints
 
 
 def reroute_complaint(
@@ -348,6 +467,17 @@ def officer_channel(session: Session, officer: Officer) -> Channel:
     return Channel("twilio", "twilio", e164)
 
 
+@dataclass(frozen=True)
+class News:
+    """Something every active officer of an agency is texted, once per key."""
+
+    agency_id: int
+    template: str
+    key: str
+    complaint: Complaint
+    values: Mapping[str, object]
+
+
 def tell_officers(
     session: Session,
     agency: Agency | None,
@@ -359,18 +489,30 @@ def tell_officers(
     **values: object,
 ) -> int:
     """Text every active officer of `agency` once per `key`; returns how many rows are new."""
-    queued = 0
-    for officer in officers_of(session, agency):
-        row = queue_sms(
-            session,
-            to=officer_channel(session, officer),
-            template=template,
-            key=f"{key}:{officer.id}",
-            complaint=complaint,
-            **values,
-        )
-        queued += row is not None
-    return queued
+    if agency is None:
+        return 0
+    return tell_officers_many(session, [News(agency.id, template, key, complaint, values)])
+
+
+def tell_officers_many(session: Session, news: Sequence[News]) -> int:
+    """Every item to its agency's officers, in one outbox INSERT; how many rows are new."""
+    officers = officers_by_agency(session, [item.agency_id for item in news])
+    channels: dict[int, Channel] = {}
+    messages: list[Sms] = []
+    for item in news:
+        for officer in officers.get(item.agency_id, []):
+            if officer.id not in channels:
+                channels[officer.id] = officer_channel(session, officer)
+            messages.append(
+                Sms(
+                    channels[officer.id],
+                    item.template,
+                    f"{item.key}:{officer.id}",
+                    item.complaint,
+                    item.values,
+                )
+            )
+    return len(queue_sms_many(session, messages))
 
 
 def tell_reporter(
@@ -389,17 +531,30 @@ def tell_reporter(
 
 
 def _announce_assignment(session: Session, complaint: Complaint, key: str) -> None:
-    tell_officers(
+    _announce_assignments(session, [(complaint, key)])
+
+
+def _announce_assignments(session: Session, assigned: Sequence[tuple[Complaint, str]]) -> None:
+    """Tell the officers of each complaint's new agency about it, once per key."""
+    tell_officers_many(
         session,
-        complaint.agency,
-        complaint,
-        template="officer_new",
-        key=key,
-        tracking=complaint.tracking_number,
-        sector=complaint.sector,
-        reporter=reporter_for_agency(complaint),
-        summary=text_for_agency(complaint, complaint.text),
-        date=sla.local_date(complaint.disposition_due_at),
+        [
+            News(
+                complaint.agency_id,
+                "officer_new",
+                key,
+                complaint,
+                {
+                    "tracking": complaint.tracking_number,
+                    "sector": complaint.sector,
+                    "reporter": reporter_for_agency(complaint),
+                    "summary": text_for_agency(complaint, complaint.text),
+                    "date": sla.local_date(complaint.disposition_due_at),
+                },
+            )
+            for complaint, key in assigned
+            if complaint.agency_id is not None
+        ],
     )
 
 

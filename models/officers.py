@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,24 +12,31 @@ from models.complaints import Complaint
 from models.phone import normalize
 
 
-def active_officer(session: Session, address: str) -> Officer | None:
-    """The active officer behind a sender address, however the number is spelled."""
-    msisdn = normalize(address)
-    if msisdn is None:
-        return None
-    return session.scalar(select(Officer).where(Officer.msisdn == msisdn, Officer.active))
+def active_officers(session: Session, addresses: Iterable[str]) -> dict[str, Officer]:
+    """The active officers behind sender addresses, however spelled: address -> officer."""
+    numbers = {address: normalize(address) for address in addresses}
+    wanted = {n for n in numbers.values() if n is not None}
+    if not wanted:
+        return {}
+    found = {
+        o.msisdn: o
+        for o in session.scalars(select(Officer).where(Officer.msisdn.in_(wanted), Officer.active))
+    }
+    return {a: found[n] for a, n in numbers.items() if n in found}
 
 
-def officers_of(session: Session, agency: Agency | None) -> list[Officer]:
-    if agency is None:
-        return []
-    return list(
-        session.scalars(
-            select(Officer)
-            .where(Officer.agency_id == agency.id, Officer.active)
-            .order_by(Officer.id)
-        )
+def officers_by_agency(session: Session, agency_ids: Iterable[int]) -> dict[int, list[Officer]]:
+    """Every active officer of these agencies, oldest first: one query for a group's news."""
+    wanted = set(agency_ids)
+    found: dict[int, list[Officer]] = {}
+    if not wanted:
+        return found
+    officers = session.scalars(
+        select(Officer).where(Officer.agency_id.in_(wanted), Officer.active).order_by(Officer.id)
     )
+    for officer in officers:
+        found.setdefault(officer.agency_id, []).append(officer)
+    return found
 
 
 def chain(agency: Agency | None) -> list[Agency]:

@@ -15,10 +15,19 @@ SEQUENCE = "tracking_number_seq"
 
 
 def next_tracking_number(session: Session) -> int:
+    return next_tracking_numbers(session, 1)[0]
+
+
+def next_tracking_numbers(session: Session, count: int) -> list[int]:
+    """`count` new numbers, ascending, in one statement: a group of complaints filed at once."""
     if session.get_bind().dialect.name == "postgresql":
-        return int(session.execute(text(f"SELECT nextval('{SEQUENCE}')")).scalar_one())
-    return int(
-        session.execute(
-            text("UPDATE counters SET value = value + 1 WHERE name = 'tracking' RETURNING value")
-        ).scalar_one()
-    )
+        drawn = session.scalars(
+            text(f"SELECT nextval('{SEQUENCE}') FROM generate_series(1, :count)"),
+            {"count": count},
+        )
+        return sorted(int(n) for n in drawn)
+    last = session.execute(
+        text("UPDATE counters SET value = value + :count WHERE name = 'tracking' RETURNING value"),
+        {"count": count},
+    ).scalar_one()
+    return list(range(int(last) - count + 1, int(last) + 1))

@@ -38,7 +38,7 @@ BATCH = 256
 EXPIRE_EVERY_S = 1.0
 ORPHAN_KEEP_S = 120.0  # a receipt may overtake its submit_sm_resp; it is retried this long
 ORPHAN_MAX = 10_000
-JOB_IDS = 25  # inbound ids per handling job: a burst is shared by every worker, not one
+JOB_IDS = 100  # inbound ids per handling job: a burst is shared by every worker, not one
 PURGE_EVERY_S = 60.0
 
 Item = Delivered | Outcome

@@ -50,14 +50,14 @@ def test_a_group_is_handled_in_one_go(db: dict[str, str], caplog: pytest.LogCapt
 def test_a_failing_message_fails_alone(db: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     ids = _store()
     broken = ids["+6281234560002"]
-    handle = jobs.handle_inbound
+    handle = jobs.handle_group
 
-    def flaky(session, inbound):  # type: ignore[no-untyped-def]
-        if inbound.id == broken:
+    def flaky(session, inbounds):  # type: ignore[no-untyped-def]
+        if any(inbound.id == broken for inbound in inbounds):
             raise RuntimeError("handler bug")
-        return handle(session, inbound)
+        return handle(session, inbounds)
 
-    monkeypatch.setattr(jobs, "handle_inbound", flaky)
+    monkeypatch.setattr(jobs, "handle_group", flaky)
     jobs.process_inbound(list(ids.values()))
     with session_scope() as session:
         states = dict(
