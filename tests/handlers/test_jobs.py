@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import threading
+from unittest.mock import patch
 
 import pytest
 from sqlalchemy import select
 
 from handlers import jobs
+from handlers.router import router_for
+from models import admin
 from models.complaints import Complaint
 from models.db import session_scope
 from models.inbound import InboundMessage, store_inbound
+from models.outbox import OutboundMessage
 
-from channels import count
+from channels import count, outbox_rows
 
 TEXTS = {
     "+6281234560001": "Jalan rusak di Kota Padang",
@@ -67,3 +72,96 @@ def test_a_failing_message_fails_alone(db: dict[str, str], monkeypatch: pytest.M
     assert states[broken] == "failed"
     assert [states[i] for i in ids.values() if i != broken] == ["processed", "processed"]
     assert filed == {TEXTS["+6281234560001"], TEXTS["+6281234560003"]}
+
+
+def _store_all(messages: list[tuple[str, str]], tag: str) -> list[int]:
+    with session_scope() as session:
+        return [
+            store_inbound(
+                session,
+                channel="http",
+                link="telco-a",
+                external_id=f"{tag}-{n}",
+                sender=sender,
+                recipient="1708",
+                text=text,
+            )[0]
+            for n, (sender, text) in enumerate(messages)
+        ]
+
+
+def test_one_group_of_every_kind_of_message(
+    db: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """New complaints of several reporters are filed together; everything else keeps its meaning:
+    a text sent twice in the group is one complaint and a 'duplicate' reply, CEK answers, a blocked
+    number is ignored, a stranger's TERIMA is refused, the agency's officer hears of the new one."""
+    padang, twice, asks, blocked, stranger, officer = (f"+62812345670{n:02d}" for n in range(6))
+    twice_text = "Sampah menumpuk di pasar Kota Bukittinggi"
+    with session_scope() as session:
+        agency = router_for(session).route(TEXTS["+6281234560001"]).agency_code
+        admin.add_officer(session, agency_code=agency, msisdn=officer)
+        admin.block_reporter(session, blocked)
+    ids = _store_all(
+        [
+            (twice, twice_text),
+            (padang, TEXTS["+6281234560001"]),
+            (asks, "CEK"),
+            (twice, twice_text),
+            (blocked, "Lampu jalan mati di Kabupaten Agam"),
+            (stranger, "TERIMA 1000001"),
+        ],
+        "mixed",
+    )
+    with caplog.at_level(logging.WARNING, logger="handlers.jobs"):
+        jobs.process_inbound(ids)
+    assert "one by one" not in caplog.text
+    assert count(InboundMessage, InboundMessage.state == "processed") == len(ids)
+    with session_scope() as session:
+        filed = {c.reply_address: c.tracking_number for c in session.scalars(select(Complaint))}
+    assert set(filed) == {twice, padang}
+    replies = {
+        (row.recipient, row.template): row.text for row in outbox_rows(OutboundMessage.id > 0)
+    }
+    assert set(replies) == {
+        (twice, "ack_new"),
+        (twice, "duplicate"),
+        (padang, "ack_new"),
+        (asks, "status_none"),
+        (stranger, "not_an_officer"),
+        (officer, "officer_new"),
+    }
+    assert f"#{filed[twice]}" in replies[(twice, "ack_new")]
+    assert f"#{filed[twice]}" in replies[(twice, "duplicate")]
+    assert f"#{filed[padang]}" in replies[(padang, "ack_new")]
+    assert f"#{filed[padang]}" in replies[(officer, "officer_new")]
+    assert padang.lstrip("+") not in replies[(officer, "officer_new")]  # masked toward agencies
+
+
+def test_two_groups_of_the_same_new_reporters_in_opposite_orders(db: dict[str, str]) -> None:
+    """Two workers at once, the same 30 first-time reporters: nothing falls back to one by one,
+    nothing is lost or doubled, every tracking number is new."""
+    senders = [f"+628129990{n:04d}" for n in range(30)]
+    first = _store_all(
+        [(s, f"Jalan rusak nomor {n} di Kota Padang") for n, s in enumerate(senders)], "a"
+    )
+    second = _store_all([(s, f"Sampah nomor {n} di Kota Solo") for n, s in enumerate(senders)], "b")
+    start = threading.Barrier(2)
+    failures: list[str] = []
+
+    def work(ids: list[int]) -> None:
+        start.wait()
+        with patch.object(jobs.log, "warning", side_effect=lambda *a, **k: failures.append(a[0])):
+            jobs.process_inbound(ids)
+
+    threads = [threading.Thread(target=work, args=(ids,)) for ids in (first, second[::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert count(Complaint) == 60
+    assert count(OutboundMessage, OutboundMessage.template == "ack_new") == 60
+    with session_scope() as session:
+        numbers = list(session.scalars(select(Complaint.tracking_number)))
+    assert len(set(numbers)) == 60
