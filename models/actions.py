@@ -86,9 +86,10 @@ def ensure_reporters(session: Session, addresses: Iterable[str]) -> dict[str, Re
     missing = [key for key in keys if key not in found]
     if missing:
         session.execute(
-            insert_for(session)(Reporter)
-            .values([{"msisdn": key, "masked": mask(key.removeprefix("raw:"))} for key in missing])
-            .on_conflict_do_nothing(index_elements=["msisdn"])
+            insert_for(session)(Reporter.__table__).on_conflict_do_nothing(
+                index_elements=["msisdn"]
+            ),
+            [{"msisdn": key, "masked": mask(key.removeprefix("raw:"))} for key in missing],
         )
         found.update(lock(missing))
     return found
@@ -153,11 +154,12 @@ def queue_sms_many(session: Session, messages: Sequence[Sms]) -> dict[str, int]:
         }
         for m in unique
     ]
-    result = session.execute(
-        insert_for(session)(OutboundMessage)
-        .values(rows)
+    table = OutboundMessage.__table__
+    result = session.execute(  # executemany: one cached statement, one round trip for all rows
+        insert_for(session)(table)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboundMessage.id, OutboundMessage.idempotency_key)
+        .returning(table.c.id, table.c.idempotency_key),
+        rows,
     )
     created = {key: row_id for row_id, key in result}
     wakes = [(created[m.key], m.to.channel, m.to.link) for m in unique if m.key in created]

@@ -43,7 +43,7 @@ def store_singles(
     """Store one-part MOs with two statements for the whole batch; per MO its new inbound id,
     or None for a re-delivery (seen in this or the previous dedup window, or earlier in `mos`).
 
-    One multi-row INSERT ... ON CONFLICT DO NOTHING instead of a round trip per
+    One INSERT ... ON CONFLICT DO NOTHING for all rows (executemany) instead of a round trip per
     message is what keeps a busy link's database thread ahead of the SMSC.
     """
     keys = [_dedup_keys(link, mo, now) for mo in mos]
@@ -75,14 +75,13 @@ def store_singles(
             }
     created: dict[str, int] = {}
     if rows:
-        insert = insert_for(session)
+        table = InboundMessage.__table__
         stmt = (
-            insert(InboundMessage)
-            .values(list(rows.values()))
+            insert_for(session)(table)
             .on_conflict_do_nothing(index_elements=["channel", "link", "external_id"])
-            .returning(InboundMessage.external_id, InboundMessage.id)
+            .returning(table.c.external_id, table.c.id)
         )
-        created = {key: inbound_id for key, inbound_id in session.execute(stmt).tuples()}
+        created = dict(session.execute(stmt, list(rows.values())).tuples().all())
     return [created.pop(key, None) for key, _ in keys]
 
 
