@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from config.settings import get_settings
@@ -299,8 +299,9 @@ def file_complaints(
     now = now or utcnow()
     agencies = agencies_by_code(session, [filing.route.agency_code for filing in filings])
     numbers = next_tracking_numbers(session, len(filings))
-    complaints = [
-        Complaint(
+    complaints: list[Complaint] = []
+    for filing, number in zip(filings, numbers, strict=True):
+        complaint = Complaint(
             tracking_number=number,
             reporter=filing.reporter,
             reporter_id=filing.reporter.id,
@@ -318,39 +319,52 @@ def file_complaints(
             routing_explanation=filing.route.explanation,
             created_at=now,
         )
-        for filing, number in zip(filings, numbers, strict=True)
-    ]
-    session.add_all(complaints)
-    session.flush()
-    routed: list[tuple[Complaint, ComplaintEvent]] = []
-    acks: list[Sms] = []
-    for complaint, filing in zip(complaints, filings, strict=True):
-        record_event(
-            session,
-            complaint,
-            actor=f"reporter:{filing.reporter.id}",
-            action="filed",
-            note=filing.note,
-        )
         agency = agencies.get(filing.route.agency_code.upper())
         if agency is not None:
             _assign(complaint, agency, now)
-            event = record_event(
-                session,
-                complaint,
-                actor="system",
-                action="routed",
-                before=Status.RECEIVED,
-                note=filing.route.explanation,
-            )
-            routed.append((complaint, event))
+        complaints.append(complaint)
+    session.add_all(complaints)
+    session.flush()
+    events: list[dict[str, object]] = []
+    for complaint, filing in zip(complaints, filings, strict=True):
+        events.append(_event_row(complaint, f"reporter:{filing.reporter.id}", "filed", filing.note))
+        if complaint.agency_id is not None:
+            events.append(_event_row(complaint, "system", "routed", filing.route.explanation))
+    event_ids = iter(_insert_events(session, events, now))
+    announced: list[tuple[Complaint, str]] = []
+    acks: list[Sms] = []
+    for complaint, filing in zip(complaints, filings, strict=True):
+        next(event_ids)  # filed
+        if complaint.agency_id is not None:
+            announced.append((complaint, f"routed:{next(event_ids)}"))
         template = "ack_needs_location" if filing.route.needs_location else "ack_new"
-        values = {"tracking": complaint.tracking_number, "agency": agency.name if agency else ""}
+        agency_name = complaint.agency.name if complaint.agency else ""
+        values = {"tracking": complaint.tracking_number, "agency": agency_name}
         acks.append(Sms(filing.reply, template, f"ack:{complaint.id}", complaint, values))
-    session.flush()  # the events' ids: the agencies' SMS are keyed by them
-    _announce_assignments(session, [(c, f"{e.action}:{e.id}") for c, e in routed])
+    _announce_assignments(session, announced)
     queue_sms_many(session, acks)
     return complaints
+
+
+def _event_row(complaint: Complaint, actor: str, action: str, note: str) -> dict[str, object]:
+    """A filing's audit event: `filed` (nobody holds it yet), then `routed` (to its agency)."""
+    routed = action == "routed"
+    return {
+        "complaint_id": complaint.id,
+        "actor": actor,
+        "action": action,
+        "status_before": Status.RECEIVED if routed else None,
+        "status_after": complaint.status if routed else Status.RECEIVED,
+        "agency_id": complaint.agency_id if routed else None,
+        "note": note,
+    }
+
+
+def _insert_events(session: Session, rows: list[dict[str, object]], now: datetime) -> list[int]:
+    """Audit events in one executemany INSERT; their ids in the order of `rows`."""
+    table = ComplaintEvent.__table__
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(session.scalars(stmt, [{**row, "created_at": now} for row in rows]))
 
 
 def reroute_complaint(

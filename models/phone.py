@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -14,11 +15,13 @@ _LONG_NUMBER = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)
 def normalize(raw: str, region: str = "ID") -> str | None:
     """E.164 (+628113643xxxx) for a valid number, None otherwise.
 
     Indonesian operators deliver 08.., 628.. and +628..; a bare 62.. without
-    the plus is treated as international.
+    the plus is treated as international. Cached: every message asks several
+    times (officer? reporter? reply address?) and phonenumbers is slow.
     """
     digits = raw.strip().replace(" ", "").replace("-", "")
     if not digits:
