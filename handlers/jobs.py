@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, ScalarSelect, select, update
 from sqlalchemy.orm import Session
 
 from handlers.dispatch import handle_group
@@ -28,14 +28,16 @@ def process_inbound(ids: list[int]) -> None:
     handlers wrote, so a crash leaves the messages `received` for the sweep,
     and a second job for the same id finds nothing to do. One claim and one
     commit per group instead of per message is what lets a busy link keep
-    up. If anything in a group fails, the group is rolled back whole and its
+    up; a group with room also takes other messages still waiting (a
+    backlog is drained in full groups, and their own jobs find nothing). If
+    anything in a group fails, the group is rolled back whole and its own
     messages handled again one per transaction, so only the failing one is
     marked failed.
     """
     for start in range(0, len(ids), GROUP):
         group = ids[start : start + GROUP]
         try:
-            _process_group(group)
+            _process_group(group, take_waiting=True)
             continue
         except Exception as exc:
             if len(group) == 1:
@@ -51,27 +53,46 @@ def process_inbound(ids: list[int]) -> None:
                 _mark_failed_safely(inbound_id, exc)
 
 
-def _process_group(ids: list[int]) -> None:
+def _process_group(ids: list[int], take_waiting: bool = False) -> None:
     """Claim and handle `ids` in one transaction; any failure rolls all of it back."""
     with session_scope() as session:
-        handle_group(session, _claim(session, ids))
+        claimed = _claim(session, _waiting(InboundMessage.id.in_(ids), len(ids)))
+        if take_waiting and len(claimed) < GROUP:
+            others = InboundMessage.id.not_in(ids)
+            claimed += _claim(session, _waiting(others, GROUP - len(claimed)))
+        position = {inbound_id: n for n, inbound_id in enumerate(ids)}
+        # By sender, each sender's messages in order (their reporter's row is locked
+        # until the group commits, see actions.ensure_reporters).
+        claimed.sort(key=lambda m: (reporter_key(m.sender), position.get(m.id, len(ids)), m.id))
+        handle_group(session, claimed)
 
 
-def _claim(session: Session, ids: list[int]) -> list[InboundMessage]:
-    """The messages of `ids` still `received`, now `processed`, in one UPDATE ... RETURNING.
+def _claim(session: Session, ids: ScalarSelect[int]) -> list[InboundMessage]:
+    """These messages, now `processed`: one UPDATE ... RETURNING."""
+    return list(
+        session.scalars(
+            update(InboundMessage)
+            .where(InboundMessage.id.in_(ids))
+            .values(state=InboundState.PROCESSED, processed_at=utcnow())
+            .returning(InboundMessage)
+        ).all()
+    )
 
-    Ordered by sender, each sender's messages in their given order (their
-    reporter's row is locked until the group commits, see
-    actions.ensure_reporters).
+
+def _waiting(which: ColumnElement[bool], limit: int) -> ScalarSelect[int]:
+    """Up to `limit` of the messages `which` picks still waiting for a worker, oldest first.
+
+    SKIP LOCKED: a message another worker has claimed is theirs (they handle
+    it or roll back, leaving it for the sweep) and nobody waits for them.
     """
-    claimed = session.scalars(
-        update(InboundMessage)
-        .where(InboundMessage.id.in_(ids), InboundMessage.state == InboundState.RECEIVED)
-        .values(state=InboundState.PROCESSED, processed_at=utcnow())
-        .returning(InboundMessage)
-    ).all()
-    position = {inbound_id: n for n, inbound_id in enumerate(ids)}
-    return sorted(claimed, key=lambda m: (reporter_key(m.sender), position[m.id]))
+    return (
+        select(InboundMessage.id)
+        .where(which, InboundMessage.state == InboundState.RECEIVED)
+        .order_by(InboundMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
 
 
 def _mark_failed_safely(inbound_id: int, exc: Exception) -> None:

@@ -165,3 +165,15 @@ def test_two_groups_of_the_same_new_reporters_in_opposite_orders(db: dict[str, s
     with session_scope() as session:
         numbers = list(session.scalars(select(Complaint.tracking_number)))
     assert len(set(numbers)) == 60
+
+
+def test_a_job_takes_waiting_messages_into_its_group(db: dict[str, str]) -> None:
+    """A backlog (the jobs of other messages still queued) is drained by whichever job runs
+    first; the other jobs then find nothing to do and nothing is filed twice."""
+    ids = list(_store().values())
+    jobs.process_inbound(ids[:1])
+    assert count(InboundMessage, InboundMessage.state == "processed") == len(ids)
+    assert count(Complaint) == len(ids)
+    jobs.process_inbound(ids[1:])
+    assert count(Complaint) == len(ids)
+    assert count(OutboundMessage, OutboundMessage.template == "ack_new") == len(ids)
