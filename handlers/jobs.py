@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import ColumnElement, ScalarSelect, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from handlers.dispatch import handle_group
@@ -56,10 +56,9 @@ def process_inbound(ids: list[int]) -> None:
 def _process_group(ids: list[int], take_waiting: bool = False) -> None:
     """Claim and handle `ids` in one transaction; any failure rolls all of it back."""
     with session_scope() as session:
-        claimed = _claim(session, _waiting(InboundMessage.id.in_(ids), len(ids)))
+        claimed = _claim(session, InboundMessage.id.in_(ids), len(ids))
         if take_waiting and len(claimed) < GROUP:
-            others = InboundMessage.id.not_in(ids)
-            claimed += _claim(session, _waiting(others, GROUP - len(claimed)))
+            claimed += _claim(session, InboundMessage.id.not_in(ids), GROUP - len(claimed))
         position = {inbound_id: n for n, inbound_id in enumerate(ids)}
         # By sender, each sender's messages in order (their reporter's row is locked
         # until the group commits, see actions.ensure_reporters).
@@ -67,8 +66,25 @@ def _process_group(ids: list[int], take_waiting: bool = False) -> None:
         handle_group(session, claimed)
 
 
-def _claim(session: Session, ids: ScalarSelect[int]) -> list[InboundMessage]:
-    """These messages, now `processed`: one UPDATE ... RETURNING."""
+def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[InboundMessage]:
+    """Up to `limit` of the messages `which` picks still waiting, oldest first, now `processed`.
+
+    SKIP LOCKED: a message another worker has claimed is theirs (they handle
+    it or roll back, leaving it for the sweep) and nobody waits for them. Two
+    statements: an UPDATE ... WHERE id IN (SELECT ... LIMIT ... SKIP LOCKED)
+    may run its subquery more than once and claim more than `limit`.
+    """
+    ids = list(
+        session.scalars(
+            select(InboundMessage.id)
+            .where(which, InboundMessage.state == InboundState.RECEIVED)
+            .order_by(InboundMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        return []
     return list(
         session.scalars(
             update(InboundMessage)
@@ -76,22 +92,6 @@ def _claim(session: Session, ids: ScalarSelect[int]) -> list[InboundMessage]:
             .values(state=InboundState.PROCESSED, processed_at=utcnow())
             .returning(InboundMessage)
         ).all()
-    )
-
-
-def _waiting(which: ColumnElement[bool], limit: int) -> ScalarSelect[int]:
-    """Up to `limit` of the messages `which` picks still waiting for a worker, oldest first.
-
-    SKIP LOCKED: a message another worker has claimed is theirs (they handle
-    it or roll back, leaving it for the sweep) and nobody waits for them.
-    """
-    return (
-        select(InboundMessage.id)
-        .where(which, InboundMessage.state == InboundState.RECEIVED)
-        .order_by(InboundMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
     )
 
 
