@@ -58,7 +58,7 @@ def roles(db: dict[str, str]) -> Iterator[Roles]:
     running: list[subprocess.Popen[bytes]] = []
 
     def _start(*args: str, **env: str) -> subprocess.Popen[bytes]:
-        proc = start_role({**db, **env}, *args)
+        proc = start_role({**db, **env}, *args, start_new_session=True)
         running.append(proc)
         return proc
 
@@ -68,9 +68,13 @@ def roles(db: dict[str, str]) -> Iterator[Roles]:
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> datetime:
-    """SIGKILL: no handler runs, nothing is flushed. Returns the moment: its leases end by +LEASE."""
+    """SIGKILL: no handler runs, nothing is flushed. Returns the moment: its leases end by +LEASE.
+
+    The whole process group, as a process manager kills a service (a worker's RQ
+    scheduler is a child process that would otherwise live on, orphaned).
+    """
     at = utcnow()
-    os.kill(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(10)
     return at
 
