@@ -72,7 +72,8 @@ def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[Inb
     SKIP LOCKED: a message another worker has claimed is theirs (they handle
     it or roll back, leaving it for the sweep) and nobody waits for them. Two
     statements: an UPDATE ... WHERE id IN (SELECT ... LIMIT ... SKIP LOCKED)
-    may run its subquery more than once and claim more than `limit`.
+    may run its subquery more than once and claim more than `limit`. The
+    UPDATE checks the state again: SQLite has no row locks, only one writer.
     """
     ids = list(
         session.scalars(
@@ -88,7 +89,7 @@ def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[Inb
     return list(
         session.scalars(
             update(InboundMessage)
-            .where(InboundMessage.id.in_(ids))
+            .where(InboundMessage.id.in_(ids), InboundMessage.state == InboundState.RECEIVED)
             .values(state=InboundState.PROCESSED, processed_at=utcnow())
             .returning(InboundMessage)
         ).all()

@@ -11,6 +11,7 @@ from werkzeug.test import TestResponse
 
 from models.complaints import Complaint
 from models.db import session_scope
+from models.inbound import store_inbound
 from models.outbox import OutboundMessage
 
 from support import wait_for
@@ -68,3 +69,20 @@ def outbox_rows(*where: object) -> list[OutboundMessage]:
         return list(
             session.scalars(select(OutboundMessage).where(*where).order_by(OutboundMessage.id))
         )
+
+
+def store_texts(messages: list[tuple[str, str]], tag: str) -> list[int]:
+    """(sender, text) pairs stored as a partner's inbound messages, not yet handled; their ids."""
+    with session_scope() as session:
+        return [
+            store_inbound(
+                session,
+                channel="http",
+                link="telco-a",
+                external_id=f"{tag}-{n}",
+                sender=sender,
+                recipient="1708",
+                text=text,
+            )[0]
+            for n, (sender, text) in enumerate(messages)
+        ]

@@ -17,10 +17,10 @@ from config.settings import get_settings
 from models import actions
 from models.complaints import Complaint, ComplaintEvent, Status
 from models.db import session_scope
-from models.inbound import InboundMessage, store_inbound
+from models.inbound import InboundMessage
 from models.outbox import OutboundMessage
 
-from channels import complaint_by_text, count, outbox_rows, partner_get
+from channels import complaint_by_text, count, outbox_rows, partner_get, store_texts
 from recorder import Recorder
 from support import ROOT, wait_for
 
@@ -114,19 +114,7 @@ def _handle_at_once(texts: list[str], slowed: str, monkeypatch: pytest.MonkeyPat
     """
     from handlers.jobs import process_inbound
 
-    with session_scope() as session:
-        ids = [
-            store_inbound(
-                session,
-                channel="http",
-                link="telco-a",
-                external_id=f"race-{i}",
-                sender=CITIZEN,
-                recipient="1708",
-                text=text,
-            )[0]
-            for i, text in enumerate(texts)
-        ]
+    ids = store_texts([(CITIZEN, text) for text in texts], "race")
     check = getattr(actions, slowed)
 
     def slow(*args: object) -> object:

@@ -14,10 +14,10 @@ from handlers.router import router_for
 from models import admin
 from models.complaints import Complaint
 from models.db import session_scope
-from models.inbound import InboundMessage, store_inbound
+from models.inbound import InboundMessage
 from models.outbox import OutboundMessage
 
-from channels import count, outbox_rows
+from channels import count, outbox_rows, store_texts
 
 TEXTS = {
     "+6281234560001": "Jalan rusak di Kota Padang",
@@ -27,19 +27,7 @@ TEXTS = {
 
 
 def _store() -> dict[str, int]:
-    with session_scope() as session:
-        return {
-            sender: store_inbound(
-                session,
-                channel="http",
-                link="telco-a",
-                external_id=f"group-{sender}",
-                sender=sender,
-                recipient="1708",
-                text=text,
-            )[0]
-            for sender, text in TEXTS.items()
-        }
+    return dict(zip(TEXTS, store_texts(list(TEXTS.items()), "group"), strict=True))
 
 
 def test_a_group_is_handled_in_one_go(db: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
@@ -74,22 +62,6 @@ def test_a_failing_message_fails_alone(db: dict[str, str], monkeypatch: pytest.M
     assert filed == {TEXTS["+6281234560001"], TEXTS["+6281234560003"]}
 
 
-def _store_all(messages: list[tuple[str, str]], tag: str) -> list[int]:
-    with session_scope() as session:
-        return [
-            store_inbound(
-                session,
-                channel="http",
-                link="telco-a",
-                external_id=f"{tag}-{n}",
-                sender=sender,
-                recipient="1708",
-                text=text,
-            )[0]
-            for n, (sender, text) in enumerate(messages)
-        ]
-
-
 def test_one_group_of_every_kind_of_message(
     db: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -102,7 +74,7 @@ def test_one_group_of_every_kind_of_message(
         agency = router_for(session).route(TEXTS["+6281234560001"]).agency_code
         admin.add_officer(session, agency_code=agency, msisdn=officer)
         admin.block_reporter(session, blocked)
-    ids = _store_all(
+    ids = store_texts(
         [
             (twice, twice_text),
             (padang, TEXTS["+6281234560001"]),
@@ -142,10 +114,12 @@ def test_two_groups_of_the_same_new_reporters_in_opposite_orders(db: dict[str, s
     """Two workers at once, the same 30 first-time reporters: nothing falls back to one by one,
     nothing is lost or doubled, every tracking number is new."""
     senders = [f"+628129990{n:04d}" for n in range(30)]
-    first = _store_all(
+    first = store_texts(
         [(s, f"Jalan rusak nomor {n} di Kota Padang") for n, s in enumerate(senders)], "a"
     )
-    second = _store_all([(s, f"Sampah nomor {n} di Kota Solo") for n, s in enumerate(senders)], "b")
+    second = store_texts(
+        [(s, f"Sampah nomor {n} di Kota Solo") for n, s in enumerate(senders)], "b"
+    )
     start = threading.Barrier(2)
     failures: list[str] = []
 
