@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Worker
@@ -72,6 +73,7 @@ def _own_redis_url() -> str:
     return f"{REDIS_SERVER}/{random.choice([n for n in range(1, 16) if str(n) != current])}"
 
 
+@pytest.mark.same_in_both_passes
 def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -99,6 +101,7 @@ def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> N
     assert _refused(redis_socket)
 
 
+@pytest.mark.same_in_both_passes
 def test_on_postgresql_and_a_redis_server_then_clean_sigterm(tmp_path: Path) -> None:
     """Production-like: DATABASE_URL and REDIS_URL set; nothing embedded is started."""
     database_url, redis_url, port = create_pg_database(), _own_redis_url(), free_port()

@@ -5,9 +5,9 @@ database connection goes through a relay that the test cuts, as a database
 host going away looks to them. Meanwhile a citizen texts over SMPP and over
 an HTTP partner. While it is down the SMSC gets ESME_RX_T_APPN and the
 partner HTTP 503, so both retry; once it is back each text is one complaint
-with one reply. Always on PostgreSQL (its own database on the local server),
-in the embedded-defaults pass too: an outage of a database server is the
-point.
+with one reply. Always on PostgreSQL (its own database on the local server):
+an outage of a database server is the point; so CI runs it once, in the
+services pass.
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def _partner_delivery(port: int) -> int:
     return http_status(f"http://127.0.0.1:{port}/sms/http?{query}&token={PARTNER_TOKEN}", 30)
 
 
+@pytest.mark.same_in_both_passes
 def test_thirty_seconds_without_postgresql_lose_nothing(
     db: dict[str, str],
     sent: Recorder,

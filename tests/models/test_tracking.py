@@ -64,6 +64,7 @@ def _file_complaints(url: str, count: int, rollback_every: int) -> list[int]:
     return kept
 
 
+@pytest.mark.same_in_both_passes
 def test_concurrent_writers_get_unique_seven_digit_numbers_never_reused(pg_url: str) -> None:
     with multiprocessing.get_context("spawn").Pool(WRITERS) as pool:
         results = pool.starmap(_file_complaints, [(pg_url, PER_WRITER, 7)] * WRITERS)
