@@ -67,6 +67,10 @@ def _refused(socket_path: str) -> bool:
     return False
 
 
+def _listening(workers: list[Worker]) -> bool:
+    return any(worker.get_state() in ("idle", "busy") for worker in workers)
+
+
 def _own_redis_url() -> str:
     """A db number of the Redis service that this test session's own Redis db is not."""
     current = urlsplit(os.environ.get("REDIS_URL", "")).path.strip("/")
@@ -117,7 +121,9 @@ def test_on_postgresql_and_a_redis_server_then_clean_sigterm(tmp_path: Path) -> 
             health = wait_for(lambda: _health(port), timeout_s=90, interval_s=0.5)  # a 200
             assert health["database"] == "ok" and health["redis"] == "ok"
             children = wait_for(lambda: len(_children(proc.pid)) >= 2 and _children(proc.pid))
-            assert wait_for(lambda: Worker.all(connection=redis))  # the worker uses this Redis
+            # The worker uses this Redis, and listens: RQ installs its SIGTERM handler only
+            # after registering and starting its scheduler; a stop before that is a kill.
+            assert wait_for(lambda: _listening(Worker.all(connection=redis)), timeout_s=60)
             proc.send_signal(signal.SIGTERM)
             _, stderr = proc.communicate(timeout=40)
         finally:
