@@ -137,9 +137,12 @@ def queue_sms_many(session: Session, messages: Sequence[Sms]) -> dict[str, int]:
     NOTHING, not a look-up and an insert: this runs for every SMS sent. The
     senders are woken once the transaction has committed.
     """
-    unique = list({message.key: message for message in reversed(messages)}.values())[::-1]
-    if not unique:
+    by_key: dict[str, Sms] = {}
+    for message in messages:
+        by_key.setdefault(message.key, message)  # the first with a key is the one queued
+    if not by_key:
         return {}
+    unique = list(by_key.values())
     shortcode = get_settings().shortcode
     rows = [
         {
