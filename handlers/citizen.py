@@ -79,12 +79,13 @@ def handle(session: Session, inbound: InboundMessage, parsed: Parsed, reporter: 
 def handle_many(
     session: Session, messages: Sequence[tuple[InboundMessage, Parsed, Reporter]]
 ) -> None:
-    """Answer citizens' messages in the order given; new complaints are filed as one group.
+    """Answer citizens' messages; the new complaints of single-message reporters as one group.
 
-    A reporter with one new complaint in the group joins the group filing
-    (a few statements for all of them, see actions.file_complaints); a
-    reporter with several messages has them handled one after another, so
-    each sees what the one before it did (a duplicate, the hourly limit).
+    A reporter with one new complaint in the group joins the group filing,
+    done last (a few statements for all of them, see actions.file_complaints;
+    their reporters have nothing else in the group). A reporter with several
+    messages has them handled one after another in the order given, so each
+    sees what the one before it did (a duplicate, the hourly limit).
     """
     senders = Counter(reporter.id for _, _, reporter in messages)
     group: list[tuple[CitizenContext, Parsed]] = []
