@@ -237,6 +237,15 @@ def mark_failed(session: Session, outbound_id: int, error: str) -> None:
 FINAL_RECEIPT_STATES = frozenset({"delivered", "undeliverable", "rejected", "expired", "failed"})
 
 
+@dataclass(frozen=True)
+class ReceiptUpdate:
+    """One delivery receipt: the ids it may be stored under (first match wins), its state."""
+
+    external_ids: tuple[str, ...]
+    state: str
+    error: str | None = None
+
+
 def record_receipt(
     session: Session,
     *,
@@ -246,44 +255,78 @@ def record_receipt(
     state: str,
     error: str | None = None,
 ) -> bool:
-    """Match a delivery receipt to its segment; late, repeated and out-of-order ones included.
+    """Match one delivery receipt to its segment (see record_receipts); False for an unknown id."""
+    update_ = ReceiptUpdate((external_id,), state, error)
+    return record_receipts(session, channel=channel, link=link, receipts=[update_])[0]
 
-    A final state is never replaced by an intermediate one that arrives
-    late; the message is delivered when every segment is. Returns False for
-    an unknown id.
+
+def record_receipts(
+    session: Session, *, channel: str, link: str, receipts: list[ReceiptUpdate]
+) -> list[bool]:
+    """Match delivery receipts to their segments; late, repeated and out-of-order ones included.
+
+    Applied in the order given. A final state is never replaced by an
+    intermediate one that arrives late; the message is delivered when every
+    segment is. Three reads for the whole list, whatever its length: a busy
+    link gets a receipt for every segment it sends. False for an unknown id.
     """
-    segment = session.execute(
+    wanted = {external_id for receipt in receipts for external_id in receipt.external_ids}
+    if not wanted:
+        return [False] * len(receipts)
+    newest: dict[str, OutboundSegment] = {}
+    for segment in session.scalars(
         select(OutboundSegment)
         .where(
             OutboundSegment.channel == channel,
             OutboundSegment.link == link,
-            OutboundSegment.external_id == external_id,
+            OutboundSegment.external_id.in_(wanted),
         )
-        .order_by(OutboundSegment.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if segment is None:
-        return False
+        .order_by(OutboundSegment.id)
+    ):
+        newest[segment.external_id] = segment
+    outbound_ids = {segment.outbound_id for segment in newest.values()}
+    rows = {
+        row.id: row
+        for row in session.scalars(
+            select(OutboundMessage).where(OutboundMessage.id.in_(outbound_ids))
+        )
+    }
+    siblings: dict[int, list[OutboundSegment]] = {}
+    for segment in session.scalars(
+        select(OutboundSegment).where(OutboundSegment.outbound_id.in_(outbound_ids))
+    ):
+        siblings.setdefault(segment.outbound_id, []).append(segment)
+    now = utcnow()
+    known: list[bool] = []
+    for receipt in receipts:
+        segment = next((newest[i] for i in receipt.external_ids if i in newest), None)
+        known.append(segment is not None)
+        if segment is not None:
+            _apply_receipt(segment, rows.get(segment.outbound_id), siblings, receipt, now)
+    return known
+
+
+def _apply_receipt(
+    segment: OutboundSegment,
+    row: OutboundMessage | None,
+    siblings: dict[int, list[OutboundSegment]],
+    receipt: ReceiptUpdate,
+    now: datetime,
+) -> None:
+    state = receipt.state
     if segment.dlr_state in FINAL_RECEIPT_STATES and state not in FINAL_RECEIPT_STATES:
-        return True
+        return
     segment.dlr_state = state
-    row = session.get(OutboundMessage, segment.outbound_id)
     if row is None:
-        return True
-    states = list(
-        session.execute(
-            select(OutboundSegment.dlr_state).where(OutboundSegment.outbound_id == row.id)
-        ).scalars()
-    )
-    row.dlr_at = utcnow()
-    if all(s == "delivered" for s in states):
+        return
+    row.dlr_at = now
+    if all(s.dlr_state == "delivered" for s in siblings.get(row.id, [segment])):
         row.dlr_state = "delivered"
         row.status = OutboxStatus.DELIVERED
     elif row.dlr_state not in FINAL_RECEIPT_STATES or state in FINAL_RECEIPT_STATES:
         row.dlr_state = state
-        if error:
-            row.last_error = error[:1000]
-    return True
+        if receipt.error:
+            row.last_error = receipt.error[:1000]
 
 
 def requeue_failed(session: Session, outbound_id: int) -> bool:

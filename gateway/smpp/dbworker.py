@@ -26,7 +26,7 @@ from gateway.smpp.reassembly import expire_stale, purge_assembled, store_part, s
 from gateway.smpp.receipts import Receipt, id_candidates
 from models.base import utcnow
 from models.db import session_scope
-from models.outbox import mark_failed, mark_retry, mark_sent_many, record_receipt
+from models.outbox import ReceiptUpdate, mark_failed, mark_retry, mark_sent_many, record_receipts
 from models.phone import mask
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,7 @@ class DbWorker(threading.Thread):
         replies: list[Callable[[int], None]] = []
         created: list[int] = []
         singles: list[MoMessage] = []
+        receipts: list[Receipt] = []
         now = utcnow()
         # Sent ones first: a receipt in the same batch then finds its segment.
         sent = [item for item in batch if isinstance(item, Outcome) and item.kind == "sent"]
@@ -154,7 +155,7 @@ class DbWorker(threading.Thread):
             elif isinstance(content, MoMessage):
                 created += self._store_part(session, content, now)
             elif isinstance(content, Receipt):
-                self._record_receipt(session, content)
+                receipts.append(content)
             elif isinstance(content, BinaryMo):
                 metrics.MO.labels(self.link.name, "binary").inc()
                 log.info(
@@ -172,6 +173,7 @@ class DbWorker(threading.Thread):
                 metrics.MO.labels(self.link.name, "message" if inbound_id else "duplicate").inc()
                 if inbound_id:
                     created.append(inbound_id)
+        self._record_receipts(session, receipts)
         return replies, created
 
     def _store_part(self, session: Session, mo: MoMessage, now: datetime) -> list[int]:
@@ -179,34 +181,35 @@ class DbWorker(threading.Thread):
         metrics.MO.labels(self.link.name, "duplicate" if duplicate else "part").inc()
         return created
 
-    def _record_receipt(self, session: Session, receipt: Receipt) -> None:
-        if not receipt.final:
-            metrics.RECEIPTS.labels(self.link.name, "intermediate").inc()
-            return
-        if self._match_receipt(session, receipt):
-            metrics.RECEIPTS.labels(self.link.name, "matched").inc()
-        elif len(self._orphans) < ORPHAN_MAX:
-            self._orphans.append((receipt, time.monotonic() + ORPHAN_KEEP_S))
+    def _record_receipts(self, session: Session, receipts: list[Receipt]) -> None:
+        for receipt in receipts:
+            if not receipt.final:
+                metrics.RECEIPTS.labels(self.link.name, "intermediate").inc()
+        final = [receipt for receipt in receipts if receipt.final]
+        now = time.monotonic()
+        for receipt, known in zip(final, self._match_receipts(session, final), strict=True):
+            if known:
+                metrics.RECEIPTS.labels(self.link.name, "matched").inc()
+            elif len(self._orphans) < ORPHAN_MAX:
+                self._orphans.append((receipt, now + ORPHAN_KEEP_S))
 
-    def _match_receipt(self, session: Session, receipt: Receipt) -> bool:
-        for candidate in id_candidates(receipt.message_id):
-            if record_receipt(
-                session,
-                channel=self.link.channel,
-                link=self.link.name,
-                external_id=candidate,
-                state=receipt.state,
-                error=receipt.error,
-            ):
-                return True
-        return False
+    def _match_receipts(self, session: Session, receipts: list[Receipt]) -> list[bool]:
+        if not receipts:
+            return []
+        updates = [
+            ReceiptUpdate(tuple(id_candidates(r.message_id)), r.state, r.error) for r in receipts
+        ]
+        return record_receipts(
+            session, channel=self.link.channel, link=self.link.name, receipts=updates
+        )
 
     def _retry_orphans(self, session: Session) -> None:
         """Receipts that came before their message was marked sent, or for unknown ids."""
         now = time.monotonic()
         keep: list[tuple[Receipt, float]] = []
-        for receipt, give_up_at in self._orphans:
-            if self._match_receipt(session, receipt):
+        matched = self._match_receipts(session, [receipt for receipt, _ in self._orphans])
+        for (receipt, give_up_at), known in zip(self._orphans, matched, strict=True):
+            if known:
                 metrics.RECEIPTS.labels(self.link.name, "matched").inc()
             elif now < give_up_at:
                 keep.append((receipt, give_up_at))

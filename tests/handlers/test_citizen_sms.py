@@ -102,7 +102,7 @@ def test_the_same_text_after_more_than_a_day_is_a_new_complaint(client, sent: Re
         old_number = old.tracking_number
     again = say(client, sent, text)
     assert f"#{old_number}" in first and f"#{old_number}" not in again
-    assert "diterima dgn nomor" in again
+    assert "diteruskan ke" in again
     assert count(Complaint) == 2
 
 
@@ -198,7 +198,7 @@ def test_a_blocked_number_is_stored_but_never_filed_or_answered(
     assert count(Complaint) == 0
     assert outbox_rows() == []  # nothing queued, so nothing will ever be sent
     assert "unblocked" in cli("unblock", "6281234567806")
-    assert "diterima dgn nomor" in say(client, sent, "Jalan rusak di Kota Solo", number)
+    assert "diteruskan ke" in say(client, sent, "Jalan rusak di Kota Solo", number)
     with session_scope() as session:
         events = session.execute(
             select(ComplaintEvent.action, ComplaintEvent.note).order_by(ComplaintEvent.id)
@@ -214,16 +214,16 @@ def test_a_blocked_number_is_stored_but_never_filed_or_answered(
 
 
 def test_aduan_and_lpr_prefixes_are_taken_off(client, sent: Recorder) -> None:
-    assert "diterima dgn nomor" in say(client, sent, "ADUAN sampah menumpuk di pasar Kota Padang")
+    assert "diteruskan ke" in say(client, sent, "ADUAN sampah menumpuk di pasar Kota Padang")
     complaint_by_text("sampah menumpuk di pasar Kota Padang")
-    assert "diterima dgn nomor" in say(client, sent, "lpr: lampu jalan mati di Kota Malang")
+    assert "diteruskan ke" in say(client, sent, "lpr: lampu jalan mati di Kota Malang")
     complaint_by_text("lampu jalan mati di Kota Malang")
 
 
 def test_flood_from_one_number_gets_one_polite_refusal(client, sent: Recorder) -> None:
     number = "081234567805"
     for i in range(3):  # COMPLAINTS_PER_HOUR is 3 in the tests
-        assert "diterima" in say(client, sent, f"Keluhan nomor {i} jalan rusak Kota Solo", number)
+        assert "diteruskan ke" in say(client, sent, f"Keluhan nomor {i} jalan rusak Kota Solo", number)
     refusal = say(client, sent, "Keluhan keempat Kota Solo", number)
     assert "3 laporan dalam 1 jam" in refusal
     assert partner_get(client, "Keluhan kelima Kota Solo", number).status_code == 200
