@@ -49,9 +49,9 @@ def create_app() -> Flask:
 
 def enqueue_handling(ids: list[int]) -> None:
     """Wake a worker to handle freshly stored inbound messages (gateway -> handlers)."""
-    from models.queues import INBOUND_QUEUE, enqueue
+    from models.queues import wake_inbound
 
-    enqueue(INBOUND_QUEUE, "handlers.jobs.process_inbound", ids)
+    wake_inbound(ids)
 
 
 def prepare_database() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
@@ -14,11 +15,13 @@ from models.base import utcnow
 from models.db import session_scope
 from models.inbound import InboundMessage, InboundState
 from models.phone import reporter_key
+from models.queues import wake_inbound
 
 log = logging.getLogger(__name__)
 
 
 GROUP = 100  # messages per transaction: one commit for many, a short write lock on SQLite
+DRAIN_S = 5.0  # a job drains a backlog this long, then leaves the rest to a new job
 
 
 def process_inbound(ids: list[int]) -> None:
@@ -29,34 +32,60 @@ def process_inbound(ids: list[int]) -> None:
     and a second job for the same id finds nothing to do. One claim and one
     commit per group instead of per message is what lets a busy link keep
     up; a group with room also takes other messages still waiting (a
-    backlog is drained in full groups, and their own jobs find nothing). If
-    anything in a group fails, the group is rolled back whole and its own
-    messages handled again one per transaction, so only the failing one is
-    marked failed.
+    backlog is drained in full groups, and their own jobs find nothing),
+    and while its groups come out full it goes on taking waiting ones, so a
+    job that starts takes every message still waiting (what
+    models.queues.wake_inbound relies on). If anything in a group fails, the
+    group is rolled back whole and its own messages handled again one per
+    transaction, so only the failing one is marked failed.
     """
+    deadline = time.monotonic() + DRAIN_S
+    full = _process_own(ids)
+    while full:
+        try:
+            full = _process_group([], take_waiting=True) == GROUP
+        except Exception:  # left `received`: the next job's own ids or the sweep
+            log.warning("inbound backlog group failed", exc_info=True)
+            return
+        if full and time.monotonic() >= deadline:
+            wake_inbound([])  # more is waiting: a fresh job, behind whatever else is queued
+            return
+
+
+def _process_own(ids: list[int]) -> bool:
+    """Handle `ids` (and waiting messages with them); True if the last group came out full."""
+    full = True  # none of its own (a job that carries on a drain): go and take waiting ones
     for start in range(0, len(ids), GROUP):
         group = ids[start : start + GROUP]
         try:
-            _process_group(group, take_waiting=True)
-            continue
+            full = _process_group(group, take_waiting=True) == GROUP
         except Exception as exc:
+            full = False
             if len(group) == 1:
                 log.exception("inbound=%d failed", group[0])
                 _mark_failed_safely(group[0], exc)
-                continue
-            log.warning("inbound group of %d failed; one by one", len(group), exc_info=True)
-        for inbound_id in group:
-            try:
-                _process_group([inbound_id])
-            except Exception as exc:
-                log.exception("inbound=%d failed", inbound_id)
-                _mark_failed_safely(inbound_id, exc)
+            else:
+                log.warning("inbound group of %d failed; one by one", len(group), exc_info=True)
+                _process_one_by_one(group)
+    return full
 
 
-def _process_group(ids: list[int], take_waiting: bool = False) -> None:
-    """Claim and handle `ids` in one transaction; any failure rolls all of it back."""
+def _process_one_by_one(group: list[int]) -> None:
+    for inbound_id in group:
+        try:
+            _process_group([inbound_id])
+        except Exception as exc:
+            log.exception("inbound=%d failed", inbound_id)
+            _mark_failed_safely(inbound_id, exc)
+
+
+def _process_group(ids: list[int], take_waiting: bool = False) -> int:
+    """Claim and handle `ids` in one transaction; any failure rolls all of it back.
+
+    Returns how many messages it handled.
+    """
     with session_scope() as session:
-        claimed = _claim(session, InboundMessage.id.in_(ids), len(ids))
+        claimed = _claim(session, InboundMessage.id.in_(ids), len(ids)) if ids else []
         if take_waiting and len(claimed) < GROUP:
             claimed += _claim(session, InboundMessage.id.not_in(ids), GROUP - len(claimed))
         position = {inbound_id: n for n, inbound_id in enumerate(ids)}
@@ -64,6 +93,7 @@ def _process_group(ids: list[int], take_waiting: bool = False) -> None:
         # until the group commits, see actions.ensure_reporters).
         claimed.sort(key=lambda m: (reporter_key(m.sender), position.get(m.id, len(ids)), m.id))
         handle_group(session, claimed)
+        return len(claimed)
 
 
 def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[InboundMessage]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from models.actions import ensure_reporter, record_event
 from models.agencies import Agency, Officer
@@ -30,6 +30,13 @@ AGENCIES_VERSION = "agencies"  # the counters row that moves with every change o
 
 class AdminError(ValueError):
     """An unknown code or number, a duplicate: the administrator's input, not a bug."""
+
+
+def _fits(column: InstrumentedAttribute[str], value: str) -> None:
+    """Refuse what the column cannot hold (PostgreSQL would fail the transaction)."""
+    limit = column.type.length
+    if limit is not None and len(value) > limit:
+        raise AdminError(f"{column.key} is longer than {limit} characters")
 
 
 def agencies_version(session: Session) -> int:
@@ -105,6 +112,9 @@ def add_agency(
 ) -> Agency:
     """A new agency; `parent_code` is where berjenjang escalation goes next."""
     code = code.strip().upper()
+    _fits(Agency.code, code)
+    _fits(Agency.name, name.strip())
+    _fits(Agency.sector, sector.strip())
     if find_agency(session, code) is not None:
         raise AdminError(f"agency {code} exists already")
     if region_code and session.get(Region, region_code) is None:
@@ -127,6 +137,7 @@ def add_agency(
 def rename_agency(session: Session, code: str, name: str) -> Agency:
     agency = _agency(session, code)
     before = agency.name
+    _fits(Agency.name, name.strip())
     agency.name = name.strip()
     record_event(
         session,

@@ -86,6 +86,26 @@ def enqueue(queue: str, func: str | Callable[..., Any], *args: Any, **kwargs: An
         )
 
 
+INBOUND_JOB = "handlers.jobs.process_inbound"
+
+
+def wake_inbound(ids: list[int]) -> None:
+    """Have freshly stored inbound messages handled: a job, unless one is waiting already.
+
+    A handling job that starts takes every message still waiting, so a job
+    not yet started will find these too; a busy link or web process that
+    stores a few messages at a time then costs a job per worker that frees
+    up, not one per commit (RQ spends milliseconds on every job). Redis
+    failures are logged, not raised: the sweep finds what nobody was told of.
+    """
+    try:
+        if get_queue(INBOUND_QUEUE).count > 0:
+            return
+    except Exception:
+        log.warning("could not read the %s queue", INBOUND_QUEUE, exc_info=True)
+    enqueue(INBOUND_QUEUE, INBOUND_JOB, ids)
+
+
 def wake_outbox(rows: Iterable[tuple[int, str, str]]) -> None:
     """Wake whoever sends these (id, channel, link) rows.
 

@@ -16,7 +16,7 @@ from models.base import utcnow
 from models.db import session_scope
 from models.inbound import InboundMessage, InboundState
 from models.outbox import OutboundMessage, OutboxStatus
-from models.queues import INBOUND_QUEUE, enqueue, wake_outbox
+from models.queues import INBOUND_JOB, INBOUND_QUEUE, enqueue, wake_outbox
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def sweep_messages(now: datetime | None = None) -> SweepReport:
     if due:
         wake_outbox(due)
     if stale_inbound:
-        enqueue(INBOUND_QUEUE, "handlers.jobs.process_inbound", stale_inbound)
+        enqueue(INBOUND_QUEUE, INBOUND_JOB, stale_inbound)
     report = SweepReport(expired, len(due), len(stale_inbound))
     if expired or due or stale_inbound:
         log.warning("sweep recovered %s", report)

@@ -92,6 +92,8 @@ def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> N
         redis_pid, redis_socket = _embedded_redis(tmp_path / "var")
         assert _alive(redis_pid)
         children = wait_for(lambda: len(_children(proc.pid)) >= 2 and _children(proc.pid))
+        with Redis(unix_socket_path=redis_socket) as redis:  # see the test below
+            assert wait_for(lambda: _listening(Worker.all(connection=redis)), timeout_s=60)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=40)
     finally:

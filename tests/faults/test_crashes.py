@@ -117,6 +117,7 @@ def _settled(
 
 MO_COUNT = 1000
 PUSH_CHUNK, PUSH_EVERY_S = 10, 0.05  # about 200 MO/s: the burst lasts while replies go out
+HELD_BACK = 600  # MOs pushed before the kill; the other 400 come after it
 
 
 def _segments_to(submitted: list[Submitted]) -> dict[str, float]:
@@ -148,9 +149,12 @@ def test_smpp_process_killed_mid_burst_loses_nothing_and_doubles_nothing(
 
     senders = [f"62858{n:08d}" for n in range(MO_COUNT)]
     pushed: list[Mo] = []
+    killed = threading.Event()
 
     def push_all() -> None:
         for start in range(0, MO_COUNT, PUSH_CHUNK):
+            if start == HELD_BACK:  # the rest only after the kill, however slow the machine
+                killed.wait(60)
             for i in range(start, min(start + PUSH_CHUNK, MO_COUNT)):
                 text = f"Keluhan {i}: sampah menumpuk di pasar Kota Bukittinggi"
                 pushed.append(sim.push(senders[i], text.encode()))
@@ -165,6 +169,7 @@ def test_smpp_process_killed_mid_burst_loses_nothing_and_doubles_nothing(
     )
     binds = len(sim.sim.binds)
     killed_at = _kill(first)
+    killed.set()
     acked_at_kill = sum(m.acked.is_set() for m in list(pushed))
     assert acked_at_kill < MO_COUNT, "the kill came after the burst: not mid-burst"
     roles("smpp", **smpp_env)

@@ -151,3 +151,47 @@ def test_a_job_takes_waiting_messages_into_its_group(db: dict[str, str]) -> None
     jobs.process_inbound(ids[1:])
     assert count(Complaint) == len(ids)
     assert count(OutboundMessage, OutboundMessage.template == "ack_new") == len(ids)
+
+
+def test_a_job_drains_a_backlog_of_several_groups(db: dict[str, str]) -> None:
+    """What models.queues.wake_inbound relies on: a job that starts takes everything waiting."""
+    backlog = [(f"+62812345{n:05d}", f"Jalan rusak nomor {n} di Kota Padang") for n in range(250)]
+    ids = store_texts(backlog, "backlog")
+    jobs.process_inbound(ids[:1])
+    assert count(InboundMessage, InboundMessage.state == "processed") == 250
+    assert count(OutboundMessage, OutboundMessage.template == "ack_new") == 250
+
+
+def test_a_drain_past_its_time_hands_the_rest_to_a_new_job(
+    db: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.queues import INBOUND_QUEUE, get_queue
+
+    backlog = [
+        (f"+62812346{n:05d}", f"Sampah menumpuk nomor {n} di Kota Padang") for n in range(250)
+    ]
+    ids = store_texts(backlog, "slow")
+    monkeypatch.setattr(jobs, "DRAIN_S", 0.0)
+    jobs.process_inbound(ids[:1])
+    assert count(InboundMessage, InboundMessage.state == "processed") < 250
+    queue = get_queue(INBOUND_QUEUE)
+    (follow_up,) = queue.jobs
+    queue.remove(follow_up)  # as a worker takes it
+    follow_up.perform()
+    assert count(InboundMessage, InboundMessage.state == "processed") == 250
+
+
+def test_a_waiting_job_is_not_joined_by_another(db: dict[str, str]) -> None:
+    """A busy link stores a few messages per commit: one job per free worker, not per commit."""
+    from models.queues import INBOUND_QUEUE, get_queue, wake_inbound
+
+    ids = store_texts(list(TEXTS.items()), "wake")
+    for inbound_id in ids:
+        wake_inbound([inbound_id])
+    queue = get_queue(INBOUND_QUEUE)
+    (waiting,) = queue.jobs
+    queue.remove(waiting)  # as a worker takes it
+    waiting.perform()
+    assert count(InboundMessage, InboundMessage.state == "processed") == len(TEXTS)
+    wake_inbound([ids[0]])  # nobody is waiting now: a new job
+    assert queue.count == 1

@@ -40,6 +40,9 @@ def test_an_agency_is_added_below_its_parent_and_renamed(db: dict[str, str]) -> 
         ({"code": "PUPR.13.03"}, "exists already"),
         ({"parent_code": "NOPE.1"}, "unknown agency code"),
         ({"region_code": "99.99"}, "unknown region code"),
+        ({"sector": "S" * 33}, "sector is longer than 32 characters"),
+        ({"code": "TEST." + "X" * 28}, "code is longer than 32 characters"),
+        ({"name": "Dinas " * 40}, "name is longer than 200 characters"),
     ],
 )
 def test_bad_agency_input_is_a_clear_error(
