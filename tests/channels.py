@@ -12,7 +12,7 @@ from werkzeug.test import TestResponse
 from models.complaints import Complaint
 from models.db import session_scope
 from models.inbound import store_inbound
-from models.outbox import OutboundMessage
+from models.outbox import OutboundMessage, OutboxStatus
 
 from support import wait_for
 
@@ -86,3 +86,21 @@ def store_texts(messages: list[tuple[str, str]], tag: str) -> list[int]:
             )[0]
             for n, (sender, text) in enumerate(messages)
         ]
+
+
+def sending_row(key: str, *, channel: str, link: str, recipient: str = "+6281234567802") -> int:
+    """An outbox row a sender has claimed (status `sending`), as if a job were sending it."""
+    with session_scope() as session:
+        row = OutboundMessage(
+            recipient=recipient,
+            sender="1708",
+            text="LAPOR! uji",
+            template="ack_new",
+            channel=channel,
+            link=link,
+            idempotency_key=key,
+            status=OutboxStatus.SENDING,
+        )
+        session.add(row)
+        session.flush()
+        return row.id

@@ -11,7 +11,14 @@ from app import create_app
 from models.inbound import InboundMessage
 from models.outbox import OutboxStatus
 
-from channels import PARTNER_TOKEN, complaint_by_text, count, outbox_rows, partner_get
+from channels import (
+    PARTNER_TOKEN,
+    complaint_by_text,
+    count,
+    outbox_rows,
+    partner_get,
+    sending_row,
+)
 from recorder import Recorder
 from support import wait_for
 
@@ -109,22 +116,9 @@ def test_a_report_that_overtakes_its_send_commit_is_kept(db: dict[str, str]) -> 
     import time
 
     from models.db import session_scope
-    from models.outbox import OutboundMessage, mark_sent
+    from models.outbox import mark_sent
 
-    with session_scope() as session:
-        row = OutboundMessage(
-            recipient="+6281234567802",
-            sender="1708",
-            text="LAPOR! uji",
-            template="ack_new",
-            channel="http",
-            link="telco-a",
-            idempotency_key="overtaken",
-            status=OutboxStatus.SENDING,
-        )
-        session.add(row)
-        session.flush()
-        outbound_id = row.id
+    outbound_id = sending_row("overtaken", channel="http", link="telco-a")
 
     def worker_commits_late() -> None:
         time.sleep(0.5)

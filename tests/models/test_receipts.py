@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from models.db import session_scope
 from models.outbox import (
     OutboundMessage,
     OutboundSegment,
-    OutboxStatus,
     ReceiptUpdate,
     mark_sent_many,
     record_receipts,
 )
 
+from channels import sending_row
+
 
 def _sent(key: str, external_ids: list[str]) -> int:
     """An outbox row accepted by the carrier, one id per segment."""
+    outbound_id = sending_row(key, channel="smpp", link="tsel")
     with session_scope() as session:
-        outbound_id = session.scalar(
-            insert(OutboundMessage)
-            .values(
-                recipient="+6281234567890",
-                sender="1708",
-                text="LAPOR! ...",
-                template="ack_new",
-                channel="smpp",
-                link="tsel",
-                status=OutboxStatus.SENDING,
-                idempotency_key=key,
-            )
-            .returning(OutboundMessage.id)
-        )
-        assert outbound_id is not None
         mark_sent_many(session, {outbound_id: external_ids})
     return outbound_id
 
