@@ -320,7 +320,7 @@ def _apply_receipt(
     if row is None:
         return
     row.dlr_at = now
-    if all(s.dlr_state == "delivered" for s in siblings.get(row.id, [segment])):
+    if all(s.dlr_state == "delivered" for s in siblings[row.id]):
         row.dlr_state = "delivered"
         row.status = OutboxStatus.DELIVERED
     elif row.dlr_state not in FINAL_RECEIPT_STATES or state in FINAL_RECEIPT_STATES:

@@ -38,7 +38,6 @@ BATCH = 256
 EXPIRE_EVERY_S = 1.0
 ORPHAN_KEEP_S = 120.0  # a receipt may overtake its submit_sm_resp; it is retried this long
 ORPHAN_MAX = 10_000
-JOB_IDS = 100  # inbound ids per handling job: a burst is shared by every worker, not one
 PURGE_EVERY_S = 60.0
 
 Item = Delivered | Outcome
@@ -182,10 +181,12 @@ class DbWorker(threading.Thread):
         return created
 
     def _record_receipts(self, session: Session, receipts: list[Receipt]) -> None:
+        final: list[Receipt] = []
         for receipt in receipts:
-            if not receipt.final:
+            if receipt.final:
+                final.append(receipt)
+            else:
                 metrics.RECEIPTS.labels(self.link.name, "intermediate").inc()
-        final = [receipt for receipt in receipts if receipt.final]
         now = time.monotonic()
         for receipt, known in zip(final, self._match_receipts(session, final), strict=True):
             if known:
@@ -194,8 +195,6 @@ class DbWorker(threading.Thread):
                 self._orphans.append((receipt, now + ORPHAN_KEEP_S))
 
     def _match_receipts(self, session: Session, receipts: list[Receipt]) -> list[bool]:
-        if not receipts:
-            return []
         updates = [
             ReceiptUpdate(tuple(id_candidates(r.message_id)), r.state, r.error) for r in receipts
         ]
@@ -228,17 +227,18 @@ class DbWorker(threading.Thread):
             mark_failed(session, outcome.outbound_id, outcome.error)
 
     def _notify(self, created: list[int]) -> None:
-        for start in range(0, len(created), JOB_IDS):
-            chunk = created[start : start + JOB_IDS]
-            try:
-                self.on_inbound(chunk)
-            except Exception:
-                log.warning(
-                    "link %s: on_inbound failed for %d ids",
-                    self.link.name,
-                    len(chunk),
-                    exc_info=True,
-                )
+        """One wake-up for the batch: the job it starts takes every waiting message."""
+        if not created:
+            return
+        try:
+            self.on_inbound(created)
+        except Exception:
+            log.warning(
+                "link %s: on_inbound failed for %d ids",
+                self.link.name,
+                len(created),
+                exc_info=True,
+            )
 
     def _housekeep(self) -> None:
         now_s = time.monotonic()
