@@ -90,10 +90,12 @@ class Numbers:
 
     def __init__(self) -> None:
         self.next = 0
+        self.last: list[str] = []  # the latest take
 
     def take(self, count: int) -> list[str]:
         start, self.next = self.next, self.next + count
-        return [f"62812{n:08d}" for n in range(start, start + count)]
+        self.last = [f"62812{n:08d}" for n in range(start, start + count)]
+        return self.last
 
 
 def _digits(address: str) -> str:
@@ -229,6 +231,43 @@ def loss(env: dict[str, str], numbers: list[str]) -> str:
     )
 
 
+def stages(env: dict[str, str], numbers: list[str]) -> str:
+    """Where the paced run's time went, from the database's timestamps (p50 / p99, ms)."""
+    from sqlalchemy import create_engine, select
+
+    from models.inbound import InboundMessage
+    from models.outbox import OutboundMessage
+
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                InboundMessage.received_at,
+                InboundMessage.processed_at,
+                OutboundMessage.created_at,
+                OutboundMessage.sent_at,
+            )
+            .join(OutboundMessage, OutboundMessage.recipient == InboundMessage.sender)
+            .where(InboundMessage.sender.in_([f"+{n}" for n in numbers]))
+        ).all()
+    engine.dispose()
+
+    def spread(pairs: list[float]) -> str:
+        pairs.sort()
+        if not pairs:
+            return "-"
+        return f"{pairs[len(pairs) // 2]:.0f}/{pairs[min(len(pairs) - 1, int(len(pairs) * 0.99))]:.0f}"
+
+    ms = [
+        [(b - a).total_seconds() * 1000 for a, b in ((r[i], r[i + 1]) for r in rows) if a and b]
+        for i in range(3)
+    ]
+    return (
+        f"stages p50/p99 ms: stored->claimed {spread(ms[0])}, claimed->filed "
+        f"{spread(ms[1])}, filed->sent {spread(ms[2])}"
+    )
+
+
 def serve_stub() -> None:
     """The link process of --transport-only: SMPP_LINKS from the environment, stub answers."""
     from config.logs import setup_logging
@@ -309,6 +348,8 @@ def main() -> None:
     ):
         with gateway(sim, args.workers, Path(tmp), args.transport_only) as env:
             ours = run_both(sim, "gateway", args, numbers, texts)
+            if not args.transport_only:
+                print("  " + stages(env, numbers.last), flush=True)
             if args.faults:
                 batch = [(m, texts[i % len(texts)]) for i, m in enumerate(numbers.take(args.n))]
                 hit = measure(sim, "gateway with faults", batch, None, Faults(sim, args.n))

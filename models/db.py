@@ -30,7 +30,33 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
+    if url.startswith("postgresql+psycopg"):
+        cache_bulk_statements()
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+BULK_PARAMS_CACHED = 3000  # a 256-row batch of inbound messages has 2,560 parameters
+BULK_STATEMENTS_CACHED = 256  # about 200 bytes a parameter each: tens of MB at most
+
+
+def cache_bulk_statements() -> None:
+    """Let psycopg cache the conversion of our bulk statements too.
+
+    psycopg caches how it rewrites a statement's %(name)s placeholders only
+    for statements under 50 parameters (psycopg discussion 628), and every
+    multi-row INSERT, IN list and CASE of a group commit has hundreds: it
+    re-parsed each with a regular expression on every execution, a third of
+    a worker's CPU (bench/bench_smpp.py). The texts recur (one per batch
+    size), so a larger bounded cache answers them. psycopg is pinned; the
+    test of this function fails if an upgrade renames what it sets.
+    """
+    import psycopg._queries as queries
+
+    if queries.MAX_CACHED_STATEMENT_PARAMS >= BULK_PARAMS_CACHED:
+        return
+    queries.MAX_CACHED_STATEMENT_PARAMS = BULK_PARAMS_CACHED
+    queries.MAX_CACHED_STATEMENT_LENGTH = 64 * BULK_PARAMS_CACHED
+    queries._query2pg = lru_cache(maxsize=BULK_STATEMENTS_CACHED)(queries._query2pg_nocache)
 
 
 @lru_cache(maxsize=1)
