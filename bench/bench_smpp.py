@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import gc
 import json
 import os
 import statistics
@@ -338,6 +339,7 @@ def main() -> None:
         serve_stub()
         return
     texts = complaint_texts()
+    gc.freeze()  # the SMSC's pauses would be both gateways' (see app.settle_heap)
     numbers = Numbers()
     print(
         f"{os.cpu_count()} CPUs; {args.workers} workers; PostgreSQL {PG_SERVER_URL}; Redis {REDIS_URL}"

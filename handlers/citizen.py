@@ -112,18 +112,16 @@ def _file(session: Session, requests: Sequence[tuple[CitizenContext, Parsed]]) -
     settings = get_settings()
     texts = [parsed.text[: settings.max_text_chars] for _, parsed in requests]
     reporters = [ctx.reporter for ctx, _ in requests]
-    duplicates = actions.recent_duplicates(session, list(zip(reporters, texts, strict=True)))
-    hourly = actions.complaints_last_hour_each(session, reporters)
+    recent = actions.recent_complaints_each(session, list(zip(reporters, texts, strict=True)))
     router = router_for(session)
     filings: list[actions.Filing] = []
     filers: list[CitizenContext] = []
-    for (ctx, parsed), text, duplicate, filed_this_hour in zip(
-        requests, texts, duplicates, hourly, strict=True
-    ):
+    for (ctx, parsed), text, lately in zip(requests, texts, recent, strict=True):
+        duplicate = lately.duplicate
         if duplicate is not None:
             ctx.reply("duplicate", duplicate, tracking=duplicate.tracking_number)
             continue
-        if filed_this_hour >= settings.complaints_per_hour:
+        if lately.last_hour >= settings.complaints_per_hour:
             _refuse_flood(ctx, settings.complaints_per_hour)
             continue
         decision = router.route(text, region_hint=parsed.region_hint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, select, true, update
 from sqlalchemy.orm import Session
 
 from handlers.dispatch import handle_group
@@ -25,75 +25,59 @@ DRAIN_S = 5.0  # a job drains a backlog this long, then leaves the rest to a new
 
 
 def process_inbound(ids: list[int]) -> None:
-    """Handle each message exactly once, many per transaction.
+    """Handle each waiting message exactly once, many per transaction.
 
     The claim (received -> processed) commits together with everything the
     handlers wrote, so a crash leaves the messages `received` for the sweep,
     and a second job for the same id finds nothing to do. One claim and one
     commit per group instead of per message is what lets a busy link keep
-    up; a group with room also takes other messages still waiting (a
-    backlog is drained in full groups, and their own jobs find nothing),
-    and while its groups come out full it goes on taking waiting ones, so a
-    job that starts takes every message still waiting (what
-    models.queues.wake_inbound relies on). If anything in a group fails, the
-    group is rolled back whole and its own messages handled again one per
-    transaction, so only the failing one is marked failed.
+    up. A job takes the oldest waiting messages, `ids` among them (they are
+    what woke it: a job that starts takes every message still waiting, as
+    models.queues.wake_inbound relies on), a group at a time while its
+    groups come out full. If anything in a group fails, the group is rolled
+    back whole and its messages handled again one per transaction, so only
+    the failing one is marked failed.
     """
     deadline = time.monotonic() + DRAIN_S
-    full = _process_own(ids)
-    while full:
+    while True:
+        claimed: list[int] = []
         try:
-            full = _process_group([], take_waiting=True) == GROUP
-        except Exception:  # left `received`: the next job's own ids or the sweep
-            log.warning("inbound backlog group failed", exc_info=True)
+            full = _process_group(None, claimed) == GROUP
+        except Exception:
+            log.warning("inbound group of %d failed; one by one", len(claimed), exc_info=True)
+            _process_one_by_one(claimed)
+            full = len(claimed) == GROUP
+        if not full:
             return
-        if full and time.monotonic() >= deadline:
+        if time.monotonic() >= deadline:
             wake_inbound([])  # more is waiting: a fresh job, behind whatever else is queued
             return
-
-
-def _process_own(ids: list[int]) -> bool:
-    """Handle `ids` (and waiting messages with them); True if the last group came out full."""
-    full = True  # none of its own (a job that carries on a drain): go and take waiting ones
-    for start in range(0, len(ids), GROUP):
-        group = ids[start : start + GROUP]
-        try:
-            full = _process_group(group, take_waiting=True) == GROUP
-        except Exception as exc:
-            full = False
-            if len(group) == 1:
-                log.exception("inbound=%d failed", group[0])
-                _mark_failed_safely(group[0], exc)
-            else:
-                log.warning("inbound group of %d failed; one by one", len(group), exc_info=True)
-                _process_one_by_one(group)
-    return full
 
 
 def _process_one_by_one(group: list[int]) -> None:
     for inbound_id in group:
         try:
-            _process_group([inbound_id])
+            _process_group([inbound_id], [])
         except Exception as exc:
             log.exception("inbound=%d failed", inbound_id)
             _mark_failed_safely(inbound_id, exc)
 
 
-def _process_group(ids: list[int], take_waiting: bool = False) -> int:
-    """Claim and handle `ids` in one transaction; any failure rolls all of it back.
+def _process_group(ids: list[int] | None, claimed: list[int]) -> int:
+    """Claim `ids` (None: the oldest GROUP waiting) and handle them in one transaction.
 
-    Returns how many messages it handled.
+    Any failure rolls all of it back; `claimed` then still tells which
+    messages the group held. Returns how many messages it handled.
     """
     with session_scope() as session:
-        claimed = _claim(session, InboundMessage.id.in_(ids), len(ids)) if ids else []
-        if take_waiting and len(claimed) < GROUP:
-            claimed += _claim(session, InboundMessage.id.not_in(ids), GROUP - len(claimed))
-        position = {inbound_id: n for n, inbound_id in enumerate(ids)}
+        which = true() if ids is None else InboundMessage.id.in_(ids)
+        messages = _claim(session, which, GROUP if ids is None else len(ids))
+        claimed[:] = [message.id for message in messages]
         # By sender, each sender's messages in order (their reporter's row is locked
         # until the group commits, see actions.ensure_reporters).
-        claimed.sort(key=lambda m: (reporter_key(m.sender), position.get(m.id, len(ids)), m.id))
-        handle_group(session, claimed)
-        return len(claimed)
+        messages.sort(key=lambda m: (reporter_key(m.sender), m.id))
+        handle_group(session, messages)
+        return len(messages)
 
 
 def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[InboundMessage]:

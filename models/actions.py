@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from config.settings import get_settings
@@ -207,55 +208,52 @@ def agencies_by_code(session: Session, codes: Iterable[str]) -> dict[str, Agency
 
 
 def recent_duplicate(session: Session, reporter: Reporter, text: str) -> Complaint | None:
-    return recent_duplicates(session, [(reporter, text)])[0]
-
-
-def recent_duplicates(
-    session: Session, wanted: Sequence[tuple[Reporter, str]]
-) -> list[Complaint | None]:
-    """For each (reporter, text): their complaint with the same text in the last 24 hours, if any.
-
-    One query for a whole group of texts.
-    """
-    hashes = [(reporter.id, text_fingerprint(text)) for reporter, text in wanted]
-    if not hashes:
-        return []
-    latest: dict[tuple[int, str], Complaint] = {}
-    found = session.scalars(
-        select(Complaint)
-        .where(
-            Complaint.reporter_id.in_({reporter_id for reporter_id, _ in hashes}),
-            Complaint.text_hash.in_({text_hash for _, text_hash in hashes}),
-            Complaint.created_at > utcnow() - timedelta(hours=24),
-        )
-        .order_by(Complaint.id)
-    )
-    for complaint in found:
-        latest[(complaint.reporter_id, complaint.text_hash)] = complaint
-    return [latest.get(pair) for pair in hashes]
+    return recent_complaints_each(session, [(reporter, text)])[0].duplicate
 
 
 def complaints_last_hour(session: Session, reporter: Reporter) -> int:
-    return complaints_last_hour_each(session, [reporter])[0]
+    return recent_complaints_each(session, [(reporter, "")])[0].last_hour
 
 
-def complaints_last_hour_each(session: Session, reporters: Sequence[Reporter]) -> list[int]:
-    """How many complaints each reporter filed in the last hour: one query for a group."""
-    if not reporters:
+@dataclass(frozen=True)
+class Recent:
+    """What a reporter filed lately: the same text in the last 24 hours, and the hour's count."""
+
+    duplicate: Complaint | None
+    last_hour: int
+
+
+def recent_complaints_each(
+    session: Session, wanted: Sequence[tuple[Reporter, str]]
+) -> list[Recent]:
+    """For each (reporter, text): their complaint with that text in the last 24 hours, if any,
+    and how many complaints they filed in the last hour.
+
+    One query for a whole group of texts (the hourly limit keeps a day's
+    complaints of one reporter few).
+    """
+    if not wanted:
         return []
-    counts = dict(
-        session.execute(
-            select(Complaint.reporter_id, func.count())
-            .where(
-                Complaint.reporter_id.in_({reporter.id for reporter in reporters}),
-                Complaint.created_at > utcnow() - timedelta(hours=1),
-            )
-            .group_by(Complaint.reporter_id)
+    now = utcnow()
+    hour_ago = now - timedelta(hours=1)
+    found = session.scalars(
+        select(Complaint)
+        .where(
+            Complaint.reporter_id.in_({reporter.id for reporter, _ in wanted}),
+            Complaint.created_at > now - timedelta(hours=24),
         )
-        .tuples()
-        .all()
+        .order_by(Complaint.id)
     )
-    return [counts.get(reporter.id, 0) for reporter in reporters]
+    latest: dict[tuple[int, str], Complaint] = {}
+    last_hour: Counter[int] = Counter()
+    for complaint in found:
+        latest[(complaint.reporter_id, complaint.text_hash)] = complaint
+        if complaint.created_at > hour_ago:
+            last_hour[complaint.reporter_id] += 1
+    return [
+        Recent(latest.get((reporter.id, text_fingerprint(text))), last_hour[reporter.id])
+        for reporter, text in wanted
+    ]
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,9 @@ class OutboundClaim:
 
 
 LEASE = timedelta(seconds=120)
+# The hot paths of a busy link write through the tables, not the ORM: no per-row bookkeeping.
+MESSAGES = OutboundMessage.__table__
+SEGMENTS = OutboundSegment.__table__
 
 
 def _claim(session: Session, where: list, limit: int) -> list[OutboundClaim]:
@@ -101,24 +104,12 @@ def _claim(session: Session, where: list, limit: int) -> list[OutboundClaim]:
     claimed_ids = list(session.execute(ids).scalars())
     if not claimed_ids:
         return []
+    c = MESSAGES.c
     rows = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id.in_(claimed_ids), OutboundMessage.status == OutboxStatus.QUEUED)
-        .values(
-            status=OutboxStatus.SENDING,
-            lease_until=now + LEASE,
-            attempts=OutboundMessage.attempts + 1,
-        )
-        .returning(
-            OutboundMessage.id,
-            OutboundMessage.recipient,
-            OutboundMessage.sender,
-            OutboundMessage.text,
-            OutboundMessage.channel,
-            OutboundMessage.link,
-            OutboundMessage.attempts,
-        )
-        .execution_options(synchronize_session=False)
+        update(MESSAGES)
+        .where(c.id.in_(claimed_ids), c.status == OutboxStatus.QUEUED)
+        .values(status=OutboxStatus.SENDING, lease_until=now + LEASE, attempts=c.attempts + 1)
+        .returning(c.id, c.recipient, c.sender, c.text, c.channel, c.link, c.attempts)
     ).all()
     return sorted((OutboundClaim(*row) for row in rows), key=lambda c: c.id)
 
@@ -142,11 +133,11 @@ def renew_lease(session: Session, ids: list[int]) -> int:
     """
     if not ids:
         return 0
+    c = MESSAGES.c
     result = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id.in_(ids), OutboundMessage.status == OutboxStatus.SENDING)
+        update(MESSAGES)
+        .where(c.id.in_(ids), c.status == OutboxStatus.SENDING)
         .values(lease_until=utcnow() + LEASE)
-        .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
 
@@ -166,18 +157,18 @@ def mark_sent_many(session: Session, sent: dict[int, list[str]]) -> None:
         return
     now = utcnow()
     ids_json = {outbound_id: json.dumps(ids) for outbound_id, ids in sent.items()}
+    c = MESSAGES.c
     rows = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id.in_(list(sent)))
+        update(MESSAGES)
+        .where(c.id.in_(list(sent)))
         .values(
             status=OutboxStatus.SENT,
             sent_at=now,
             lease_until=None,
             last_error=None,
-            external_ids=case(ids_json, value=OutboundMessage.id),
+            external_ids=case(ids_json, value=c.id),
         )
-        .returning(OutboundMessage.id, OutboundMessage.channel, OutboundMessage.link)
-        .execution_options(synchronize_session=False)
+        .returning(c.id, c.channel, c.link)
     ).all()
     segments = [
         {
@@ -192,7 +183,7 @@ def mark_sent_many(session: Session, sent: dict[int, list[str]]) -> None:
         if external_id
     ]
     if segments:
-        session.execute(insert(OutboundSegment), segments)
+        session.execute(insert(SEGMENTS), segments)
 
 
 def backoff(attempts: int, base_s: float = 5.0, cap_s: float = 3600.0) -> float:

@@ -146,7 +146,7 @@ def test_two_copies_handled_at_the_same_time_file_one_complaint(
         with session_scope() as session:
             actions.ensure_reporter(session, CITIZEN)
     text = "Pipa PDAM bocor di depan pasar Kota Padang"
-    _handle_at_once([text, text], "recent_duplicates", monkeypatch)
+    _handle_at_once([text, text], "recent_complaints_each", monkeypatch)
     assert count(Complaint) == 1
     replies = outbox_rows(OutboundMessage.recipient == CITIZEN)
     assert sorted(r.template for r in replies) == ["ack_new", "duplicate"]
@@ -168,7 +168,7 @@ def test_the_hourly_limit_holds_when_two_texts_are_handled_at_once(
                 route=route,
             )
     texts = ["Lampu jalan mati di Kota Solo", "Trotoar rusak di Kota Solo"]
-    _handle_at_once(texts, "complaints_last_hour_each", monkeypatch)
+    _handle_at_once(texts, "recent_complaints_each", monkeypatch)
     assert count(Complaint) == limit
     assert count(OutboundMessage, OutboundMessage.template == "rate_limited") == 1
 
