@@ -66,6 +66,7 @@ class Result:
     seconds: float
     p50_ms: float
     p99_ms: float
+    missing: tuple[str, ...] = ()  # numbers whose reply did not reach the SMSC in time
 
     @property
     def per_second(self) -> float:
@@ -146,16 +147,16 @@ def measure(
             fault(len(done))
             if time.monotonic() - progress > IDLE_S:
                 break
-        submitted = sim.sim.submitted
-        if len(submitted) > seen:
+        arrived = sim.sim.submitted[seen:]  # the SMSC's thread appends meanwhile
+        seen += len(arrived)
+        if arrived:
             progress = time.monotonic()
-        for item in submitted[seen : len(submitted)]:
+        for item in arrived:
             key = _digits(item.destination_addr)
             total = item.short_message[4] if item.esm_class & 0x40 else 1
             parts[key] = parts.get(key, 0) + 1
             if parts[key] == total and key in pushed:
                 done[key] = item.at
-        seen = len(submitted)
         time.sleep(0.05)
     latencies = sorted((at - pushed[key].pushed_at) * 1000 for key, at in done.items())
     first = min(mo.pushed_at for mo in pushed.values())
@@ -168,6 +169,7 @@ def measure(
         last - first,
         statistics.median(latencies) if latencies else 0.0,
         p99,
+        tuple(key for key in pushed if key not in done),
     )
 
 
@@ -269,6 +271,38 @@ def stages(env: dict[str, str], numbers: list[str]) -> str:
     )
 
 
+def unanswered(env: dict[str, str], numbers: tuple[str, ...]) -> str:
+    """What the database knows of MOs whose reply never reached the SMSC (the first few)."""
+    from sqlalchemy import create_engine, select
+
+    from models.inbound import InboundMessage
+    from models.outbox import OutboundMessage
+
+    engine = create_engine(env["DATABASE_URL"])
+    facts = []
+    with engine.connect() as conn:
+        for number in numbers[:5]:
+            address = f"+{number}"
+            inbound = conn.execute(
+                select(InboundMessage.id, InboundMessage.state, InboundMessage.received_at).where(
+                    InboundMessage.sender == address
+                )
+            ).all()
+            outbox = conn.execute(
+                select(
+                    OutboundMessage.id,
+                    OutboundMessage.status,
+                    OutboundMessage.attempts,
+                    OutboundMessage.last_error,
+                    OutboundMessage.created_at,
+                    OutboundMessage.sent_at,
+                ).where(OutboundMessage.recipient == address)
+            ).all()
+            facts.append(f"{number}: inbound {inbound}, outbox {outbox}")
+    engine.dispose()
+    return f"{len(numbers)}; " + "; ".join(facts)
+
+
 def serve_stub() -> None:
     """The link process of --transport-only: SMPP_LINKS from the environment, stub answers."""
     from config.logs import setup_logging
@@ -352,6 +386,9 @@ def main() -> None:
             ours = run_both(sim, "gateway", args, numbers, texts)
             if not args.transport_only:
                 print("  " + stages(env, numbers.last), flush=True)
+            for result in ours:
+                if result.missing:
+                    print("  unanswered: " + unanswered(env, result.missing), flush=True)
             if args.faults:
                 batch = [(m, texts[i % len(texts)]) for i, m in enumerate(numbers.take(args.n))]
                 hit = measure(sim, "gateway with faults", batch, None, Faults(sim, args.n))
