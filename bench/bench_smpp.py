@@ -259,7 +259,9 @@ def stages(env: dict[str, str], numbers: list[str]) -> str:
         pairs.sort()
         if not pairs:
             return "-"
-        return f"{pairs[len(pairs) // 2]:.0f}/{pairs[min(len(pairs) - 1, int(len(pairs) * 0.99))]:.0f}"
+        return (
+            f"{pairs[len(pairs) // 2]:.0f}/{pairs[min(len(pairs) - 1, int(len(pairs) * 0.99))]:.0f}"
+        )
 
     ms = [
         [(b - a).total_seconds() * 1000 for a, b in ((r[i], r[i + 1]) for r in rows) if a and b]
