@@ -41,10 +41,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from production import REDIS_URL, REPO, production_env
+from sqlalchemy.engine import make_url
 
 from gateway.smpp.simulator import Simulator, SimulatorThread
 from tests.gateway.kannel.kannel import KannelSetup, running_kannel
@@ -67,16 +68,85 @@ class Result:
     p50_ms: float
     p99_ms: float
     missing: tuple[str, ...] = ()  # numbers whose reply did not reach the SMSC in time
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds by role during the run
 
     @property
     def per_second(self) -> float:
         return self.answered / self.seconds if self.seconds else 0.0
 
     def line(self) -> str:
-        return (
+        line = (
             f"{self.label:<28} {self.answered:>6}/{self.sent:<6} {self.per_second:>8.0f}/s"
             f"   p50 {self.p50_ms:>7.1f} ms   p99 {self.p99_ms:>7.1f} ms"
         )
+        if not self.cpu_s:
+            return line
+        per_mo = {role: 1000 * s / self.sent for role, s in sorted(self.cpu_s.items()) if s > 0}
+        shares = ", ".join(f"{role} {ms:.2f}" for role, ms in per_mo.items())
+        return f"{line}\n  CPU ms a MO: {shares}; in all {sum(per_mo.values()):.2f}"
+
+
+CHILD_ROLES = {"smpp": "smpp", "worker": "workers", "--serve-stub": "link stub"}
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds (user + system) of every process that works for a run, by role.
+
+    Roles: this process (the SMSC and the poll: "smsc+bench"), what it started
+    (the gateway's roles or Kannel, children of theirs included), the
+    PostgreSQL backends of the run's database and the Redis server.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self.database = database
+        self.before: dict[int, tuple[str, float]] = {}
+
+    def start(self) -> None:
+        self.before = self._used()
+
+    def spent(self) -> dict[str, float]:
+        """By role since start (a process started meanwhile counts from zero)."""
+        spent: dict[str, float] = {}
+        for pid, (role, seconds) in self._used().items():
+            spent[role] = spent.get(role, 0.0) + seconds - self.before.get(pid, (role, 0.0))[1]
+        return spent
+
+    def _used(self) -> dict[int, tuple[str, float]]:
+        stats: dict[int, list[str]] = {}
+        commands: dict[int, list[str]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    commands[int(entry.name)] = (
+                        (entry / "cmdline").read_bytes().decode().split("\0")
+                    )
+        parents = {pid: int(stat[1]) for pid, stat in stats.items()}
+        used = {}
+        for pid, command in commands.items():
+            role = self._role(pid, command, parents, commands)
+            if role and pid in stats:
+                used[pid] = (role, (int(stats[pid][11]) + int(stats[pid][12])) * TICK_S)
+        return used
+
+    def _role(
+        self, pid: int, command: list[str], parents: dict[int, int], commands: dict[int, list[str]]
+    ) -> str:
+        me = os.getpid()
+        if pid == me:
+            return "smsc+bench"
+        child = pid
+        while parents.get(child, me) not in (me, 0, 1):
+            child = parents[child]
+        if parents.get(child) == me:
+            started = commands.get(child, [])
+            if any(Path(arg).name.endswith("box") for arg in started[:1]):
+                return "kannel"
+            return next((CHILD_ROLES[arg] for arg in started if arg in CHILD_ROLES), "")
+        if command[0].startswith("postgres: ") and f" {self.database} " in command[0]:
+            return "postgres"
+        return "redis" if command[0].startswith("redis-server") else ""
 
 
 def complaint_texts() -> list[str]:
@@ -123,6 +193,7 @@ async def _clear(sim: Simulator) -> None:
 
 def measure(
     sim: SimulatorThread,
+    meter: CpuMeter,
     label: str,
     mos: list[tuple[str, str]],
     rate: float | None,
@@ -135,6 +206,7 @@ def measure(
     failed visibly by a dropped connection never will.
     """
     sim.call(_clear(sim.sim))
+    meter.start()
     budget = len(mos) / rate + REPLY_TIMEOUT_S if rate else REPLY_TIMEOUT_S
     pushed = sim.call(_offer(sim.sim, mos, rate), timeout_s=budget)
     parts: dict[str, int] = {}
@@ -170,20 +242,30 @@ def measure(
         statistics.median(latencies) if latencies else 0.0,
         p99,
         tuple(key for key in pushed if key not in done),
+        meter.spent(),
     )
 
 
 def run_both(
-    sim: SimulatorThread, name: str, args: argparse.Namespace, numbers: Numbers, texts: list[str]
+    sim: SimulatorThread,
+    meter: CpuMeter,
+    name: str,
+    args: argparse.Namespace,
+    numbers: Numbers,
+    texts: list[str],
 ) -> tuple[Result, Result]:
     def mos(count: int) -> list[tuple[str, str]]:
         return [(m, texts[i % len(texts)]) for i, m in enumerate(numbers.take(count))]
 
-    measure(sim, f"{name} warm-up", mos(WARMUP), None)
-    saturated = measure(sim, f"{name} saturated", mos(args.n), None)
+    measure(sim, meter, f"{name} warm-up", mos(WARMUP), None)
+    saturated = measure(sim, meter, f"{name} saturated", mos(args.n), None)
     print(saturated.line(), flush=True)
     paced = measure(
-        sim, f"{name} at {args.rate:.0f}/s", mos(int(args.rate * args.rate_seconds)), args.rate
+        sim,
+        meter,
+        f"{name} at {args.rate:.0f}/s",
+        mos(int(args.rate * args.rate_seconds)),
+        args.rate,
     )
     print(paced.line(), flush=True)
     return saturated, paced
@@ -385,7 +467,8 @@ def main() -> None:
         SimulatorThread(Simulator(port=free_port(), receipts="none", window=50)) as sim,
     ):
         with gateway(sim, args.workers, Path(tmp), args.transport_only) as env:
-            ours = run_both(sim, "gateway", args, numbers, texts)
+            meter = CpuMeter(make_url(env["DATABASE_URL"]).database)
+            ours = run_both(sim, meter, "gateway", args, numbers, texts)
             if not args.transport_only:
                 print("  " + stages(env, numbers.last), flush=True)
             for result in ours:
@@ -393,7 +476,7 @@ def main() -> None:
                     print("  unanswered: " + unanswered(env, result.missing), flush=True)
             if args.faults:
                 batch = [(m, texts[i % len(texts)]) for i, m in enumerate(numbers.take(args.n))]
-                hit = measure(sim, "gateway with faults", batch, None, Faults(sim, args.n))
+                hit = measure(sim, meter, "gateway with faults", batch, None, Faults(sim, args.n))
                 print(hit.line(), flush=True)
                 time.sleep(5)  # outcomes of the last replies committed
                 print("  " + loss(env, [m for m, _ in batch]), flush=True)
@@ -405,7 +488,7 @@ def main() -> None:
         )
         with running_kannel(setup):
             wait(lambda: len(sim.sim.binds) > binds, "Kannel to bind")
-            kannel = run_both(sim, "kannel", args, numbers, texts)
+            kannel = run_both(sim, CpuMeter(None), "kannel", args, numbers, texts)
     ratio = ours[0].per_second / kannel[0].per_second if kannel[0].per_second else 0.0
     print(f"saturated ratio gateway/kannel: {ratio:.2f} (target >= 0.50)")
     print(f"gateway p99 at {args.rate:.0f}/s: {ours[1].p99_ms:.1f} ms (target <= 100 ms)")
