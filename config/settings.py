@@ -84,11 +84,20 @@ class Settings:
         return not self.redis_url
 
 
+def _with_driver(url: str) -> str:
+    """postgres:// and postgresql:// (as hosting providers write them) mean psycopg 3, the
+    driver installed; SQLAlchemy would otherwise look for psycopg2."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the environment; `environ` lets tests pass their own."""
     env = os.environ if environ is None else environ
     var_dir = Path(env.get("LAPOR_VAR_DIR", ROOT / "var")).resolve()
-    database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'lapor.db'}"
+    database_url = _with_driver(env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'lapor.db'}")
     return Settings(
         var_dir=var_dir,
         database_url=database_url,
