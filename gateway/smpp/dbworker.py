@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from gateway.smpp import metrics
 from gateway.smpp.config import LinkConfig
 from gateway.smpp.mo import BinaryMo, MoMessage
+from gateway.smpp.outage import OutageLog
 from gateway.smpp.outcomes import Delivered, Outcome
 from gateway.smpp.reassembly import expire_stale, purge_assembled, store_part, store_singles
 from gateway.smpp.receipts import Receipt, id_candidates
@@ -64,6 +65,7 @@ class DbWorker(threading.Thread):
         self._next_expire = 0.0
         self._next_purge = 0.0
         self._orphans: list[tuple[Receipt, float]] = []  # (receipt, give up at)
+        self.outage = OutageLog(log, f"link {link.name}: database")
 
     def put(self, item: Item) -> None:
         self.queue.put(item)
@@ -109,6 +111,7 @@ class DbWorker(threading.Thread):
             else:  # left `sending`: the sweep fails it once its lease lapses
                 self.on_settled([batch[0].outbound_id])
             return
+        self.outage.up()
         for reply in replies:
             reply(ESME_ROK)
         self.on_settled([item.outbound_id for item in batch if isinstance(item, Outcome)])
@@ -117,13 +120,12 @@ class DbWorker(threading.Thread):
     def _database_down(self, batch: list[Item], exc: Exception) -> None:
         delivered = [item for item in batch if isinstance(item, Delivered)]
         outcomes = [item for item in batch if isinstance(item, Outcome)]
-        log.warning(
-            "link %s: database unavailable (%s); %d deliver_sm answered ESME_RX_T_APPN, "
-            "%d send outcomes kept for later",
-            self.link.name,
-            type(exc).__name__,
-            len(delivered),
-            len(outcomes),
+        self.outage.down(
+            exc,
+            {
+                "deliver_sm answered ESME_RX_T_APPN": len(delivered),
+                "send outcomes kept for later": len(outcomes),
+            },
         )
         for item in delivered:
             item.reply(ESME_RX_T_APPN)

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from gateway.smpp.config import LinkConfig
 from gateway.smpp.dbworker import UNAVAILABLE, DbWorker
 from gateway.smpp.limiter import TpsLimiter
+from gateway.smpp.outage import OutageLog
 from gateway.smpp.outcomes import Outcome
 from gateway.smpp.session import Hooks, Session
 from gateway.smpp.submitter import Submitter
@@ -54,6 +55,7 @@ class Link:
             )
             for role in roles
         ]
+        self.outbox_outage = OutageLog(log, f"link {config.name}: outbox")
         self.feeder = threading.Thread(
             target=self._feed, name=f"smpp-feed-{config.name}", daemon=True
         )
@@ -140,10 +142,11 @@ class Link:
                 claims = claim_outbound(
                     session, channel=self.config.channel, link=self.config.name, limit=room
                 )
-        except UNAVAILABLE:
-            log.warning("link %s: outbox unavailable", self.config.name)
+        except UNAVAILABLE as exc:
+            self.outbox_outage.down(exc)
             self.stop_event.wait(POLL_S)
             return False
+        self.outbox_outage.up()
         if claims:
             self.submitter.add(claims)
         return len(claims) == room

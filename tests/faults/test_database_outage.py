@@ -19,11 +19,13 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.engine import make_url
 
+from gateway.smpp.outage import REPORT_EVERY_S
 from gateway.smpp.simulator import SimulatorThread
 from models.complaints import Complaint
 from models.outbox import OutboundMessage
@@ -96,6 +98,7 @@ def test_thirty_seconds_without_postgresql_lose_nothing(
     relay: TcpRelay,
     direct: Engine,
     sim: SimulatorThread,
+    tmp_path: Path,
 ) -> None:
     via_relay = (
         make_url(direct.url)
@@ -109,7 +112,11 @@ def test_thirty_seconds_without_postgresql_lose_nothing(
         start_role({**env, "HTTP_PORT": str(web_port)}, "web"),
         start_role(env, "worker"),
         start_role(env, "cron"),
-        start_role({**env, "SMPP_LINKS": json.dumps([asdict(link)])}, "smpp"),
+        start_role(
+            {**env, "SMPP_LINKS": json.dumps([asdict(link)])},
+            "smpp",
+            stderr=(tmp_path / "smpp.log").open("wb"),
+        ),
     ]
     try:
         wait_bound(link.name)
@@ -153,3 +160,8 @@ def test_thirty_seconds_without_postgresql_lose_nothing(
     finally:
         for proc in roles:
             stop_role(proc)
+    # The operator's log: a few lines for the outage, not one for every re-delivered batch.
+    log = (tmp_path / "smpp.log").read_text()
+    assert log.count("database unavailable (") == 1
+    assert log.count("database still unavailable after") <= OUTAGE_S / REPORT_EVERY_S + 1
+    assert log.count("database available again after") == 1
