@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from production import REDIS_URL, REPO, production_env
+from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 
 from gateway.smpp.simulator import Simulator, SimulatorThread
@@ -141,7 +142,7 @@ class CpuMeter:
             child = parents[child]
         if parents.get(child) == me:
             started = commands.get(child, [])
-            if any(Path(arg).name.endswith("box") for arg in started[:1]):
+            if started and Path(started[0]).name in ("bearerbox", "smsbox"):
                 return "kannel"
             return next((CHILD_ROLES[arg] for arg in started if arg in CHILD_ROLES), "")
         if command[0].startswith("postgres: ") and f" {self.database} " in command[0]:
@@ -287,16 +288,26 @@ class Faults:
             self.sim.drop()
 
 
+@contextlib.contextmanager
+def connection(env: dict[str, str]) -> Iterator[Connection]:
+    """A connection to the run's database, for what the benchmark reads after a run."""
+    engine = create_engine(env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def loss(env: dict[str, str], numbers: list[str]) -> str:
     """What became of the faults run's MOs, from the database."""
-    from sqlalchemy import create_engine, func, select
+    from sqlalchemy import func, select
 
     from models.complaints import Complaint
     from models.outbox import OutboundMessage
 
     addresses = [f"+{n}" for n in numbers]
-    engine = create_engine(env["DATABASE_URL"])
-    with engine.connect() as conn:
+    with connection(env) as conn:
         filed = conn.execute(
             select(func.count(func.distinct(Complaint.reply_address))).where(
                 Complaint.reply_address.in_(addresses)
@@ -309,7 +320,6 @@ def loss(env: dict[str, str], numbers: list[str]) -> str:
                 .group_by(OutboundMessage.status)
             ).all()
         )
-    engine.dispose()
     return (
         f"{filed}/{len(numbers)} MO filed as complaints ({len(numbers) - filed} lost); "
         f"replies by status {dict(sorted(statuses.items()))}"
@@ -318,13 +328,12 @@ def loss(env: dict[str, str], numbers: list[str]) -> str:
 
 def stages(env: dict[str, str], numbers: list[str]) -> str:
     """Where the paced run's time went, from the database's timestamps (p50 / p99, ms)."""
-    from sqlalchemy import create_engine, select
+    from sqlalchemy import select
 
     from models.inbound import InboundMessage
     from models.outbox import OutboundMessage
 
-    engine = create_engine(env["DATABASE_URL"])
-    with engine.connect() as conn:
+    with connection(env) as conn:
         rows = conn.execute(
             select(
                 InboundMessage.received_at,
@@ -335,7 +344,6 @@ def stages(env: dict[str, str], numbers: list[str]) -> str:
             .join(OutboundMessage, OutboundMessage.recipient == InboundMessage.sender)
             .where(InboundMessage.sender.in_([f"+{n}" for n in numbers]))
         ).all()
-    engine.dispose()
 
     def spread(pairs: list[float]) -> str:
         pairs.sort()
@@ -357,14 +365,13 @@ def stages(env: dict[str, str], numbers: list[str]) -> str:
 
 def unanswered(env: dict[str, str], numbers: tuple[str, ...]) -> str:
     """What the database knows of MOs whose reply never reached the SMSC (the first few)."""
-    from sqlalchemy import create_engine, select
+    from sqlalchemy import select
 
     from models.inbound import InboundMessage
     from models.outbox import OutboundMessage
 
-    engine = create_engine(env["DATABASE_URL"])
     facts = []
-    with engine.connect() as conn:
+    with connection(env) as conn:
         for number in numbers[:5]:
             address = f"+{number}"
             inbound = conn.execute(
@@ -383,7 +390,6 @@ def unanswered(env: dict[str, str], numbers: tuple[str, ...]) -> str:
                 ).where(OutboundMessage.recipient == address)
             ).all()
             facts.append(f"{number}: inbound {inbound}, outbox {outbox}")
-    engine.dispose()
     return f"{len(numbers)}; " + "; ".join(facts)
 
 

@@ -111,7 +111,7 @@ def _claim(session: Session, where: list, limit: int) -> list[OutboundClaim]:
         .values(status=OutboxStatus.SENDING, lease_until=now + LEASE, attempts=c.attempts + 1)
         .returning(c.id, c.recipient, c.sender, c.text, c.channel, c.link, c.attempts)
     ).all()
-    return sorted((OutboundClaim(*row) for row in rows), key=lambda c: c.id)
+    return sorted((OutboundClaim(*row) for row in rows), key=lambda claim: claim.id)
 
 
 def claim_outbound(session: Session, *, channel: str, link: str, limit: int) -> list[OutboundClaim]:
