@@ -23,6 +23,7 @@ class LinkConfig:
     bind: BindMode = "trx"
     tps: float = 10.0
     window: int = 10
+    hold: int = 0  # outbox rows held at once (claimed, outcome not committed); 0: 2 x window
     source_ton: int = 0
     source_npi: int = 0
     dest_ton: int = 1
@@ -41,6 +42,19 @@ class LinkConfig:
             raise ValueError(f"link {self.name}: bind must be 'trx' or 'txrx', not {self.bind!r}")
         if self.tps <= 0 or self.window < 1:
             raise ValueError(f"link {self.name}: tps must be > 0 and window >= 1")
+        if self.hold and self.hold < self.window:
+            raise ValueError(f"link {self.name}: hold must be 0 (2 x window) or >= window")
+
+    @property
+    def capacity(self) -> int:
+        """Outbox rows the link may hold: a window in flight and as many ready behind it.
+
+        With only a window held, the window stood empty while the database
+        thread committed the outcomes and the feeder claimed the next rows (a
+        saturated link then queued replies for a second, bench/bench_smpp.py).
+        It is also what a kill -9 can leave in doubt for the sweep to fail.
+        """
+        return self.hold or 2 * self.window
 
 
 _FIELDS = {f.name: f for f in fields(LinkConfig)}

@@ -7,8 +7,9 @@ the whole link and the segment goes again, so a throttled message is sent once.
 
 A row stays held (and counts against the capacity) until the database thread
 has committed its outcome: the rows a link has in `sending` are never more
-than a window, so a process killed at any moment leaves at most a window of
-rows for the sweep to fail as "may or may not have been sent".
+than its capacity (LinkConfig.capacity: a window in flight and a window ready
+behind it), so a process killed at any moment leaves at most that many rows
+for the sweep to fail as "may or may not have been sent".
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class Submitter:
         self.link = link
         self.report = report
         self.refs = refs or RefCounter()
-        self.capacity = link.window  # rows held at once: what a crash can leave in doubt
+        self.capacity = link.capacity  # rows held at once: what a crash can leave in doubt
         self._lock = threading.RLock()  # also the condition the feeder waits on
         self._queue: deque[Pending] = deque()
         self._inflight: dict[int, tuple[Pending, float]] = {}

@@ -1,0 +1,69 @@
+"""What a link holds and what it puts in flight: a window of submit_sm, a window ready behind it."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+from smpplib import consts
+
+from gateway.smpp.config import LinkConfig, parse_link
+from gateway.smpp.outcomes import Outcome
+from gateway.smpp.submitter import Submitter
+from models.outbox import OutboundClaim
+
+
+def _link(**extra: object) -> LinkConfig:
+    return LinkConfig("tsel", "127.0.0.1", 2775, "lapor", "secret", window=10, **extra)  # type: ignore[arg-type]
+
+
+def _claims(first: int, count: int) -> list[OutboundClaim]:
+    return [
+        OutboundClaim(i, f"+6281200000{i:03d}", "1708", f"Laporan #{i} diterima", "smpp", "tsel", 1)
+        for i in range(first, first + count)
+    ]
+
+
+def _ready(submitter: Submitter, sequences: Iterator[int]) -> list[int]:
+    """Submit every segment the window allows now; the outbox ids that went out."""
+    sent: list[int] = []
+    while (pending := submitter.next_ready(0.0)) is not None:
+        submitter.submitted(next(sequences), pending, 0.0)
+        sent.append(pending.message.claim.id)
+    return sent
+
+
+def test_the_feeder_claims_a_window_ahead_of_what_is_in_flight() -> None:
+    reported: list[Outcome] = []
+    submitter = Submitter(_link(), reported.append)
+    submitter.accepting = True
+    sequences = itertools.count(1)
+    assert submitter.room() == 20
+
+    submitter.add(_claims(1, 20))
+    assert submitter.room() == 0
+    assert _ready(submitter, sequences) == list(
+        range(1, 11)
+    )  # never more than the window in flight
+
+    # The SMSC accepts the first five: five more go out at once, from what was claimed.
+    for sequence in range(1, 6):
+        submitter.on_response(sequence, consts.SMPP_ESME_ROK, f"id{sequence}", 0.0)
+    assert [o.outbound_id for o in reported] == [1, 2, 3, 4, 5]
+    assert _ready(submitter, sequences) == [11, 12, 13, 14, 15]
+    # A row counts until its outcome is committed, then the feeder may claim again.
+    assert submitter.room() == 0
+    submitter.release([1, 2, 3, 4, 5])
+    assert submitter.room() == 5
+
+
+def test_hold_is_configurable_and_never_below_the_window() -> None:
+    assert _link(hold=10).capacity == 10
+    assert parse_link({**_raw(), "hold": "30"}).capacity == 30
+    with pytest.raises(ValueError, match="hold"):
+        _link(hold=5)
+
+
+def _raw() -> dict[str, object]:
+    return {"name": "tsel", "host": "h", "port": 2775, "system_id": "s", "password": "p"}
