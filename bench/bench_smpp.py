@@ -353,13 +353,15 @@ def stages(env: dict[str, str], numbers: list[str]) -> str:
             f"{pairs[len(pairs) // 2]:.0f}/{pairs[min(len(pairs) - 1, int(len(pairs) * 0.99))]:.0f}"
         )
 
+    groups = len({r[1] for r in rows if r[1]})  # a group's messages share their claim's time
     ms = [
         [(b - a).total_seconds() * 1000 for a, b in ((r[i], r[i + 1]) for r in rows) if a and b]
         for i in range(3)
     ]
     return (
         f"stages p50/p99 ms: stored->claimed {spread(ms[0])}, claimed->filed "
-        f"{spread(ms[1])}, filed->sent {spread(ms[2])}"
+        f"{spread(ms[1])}, filed->sent {spread(ms[2])}; {len(rows) / max(groups, 1):.1f} MOs "
+        "a worker's group"
     )
 
 
