@@ -14,8 +14,8 @@ from gateway.smpp.submitter import Submitter
 from models.outbox import OutboundClaim
 
 
-def _link(**extra: object) -> LinkConfig:
-    return LinkConfig("tsel", "127.0.0.1", 2775, "lapor", "secret", window=10, **extra)  # type: ignore[arg-type]
+def _link(**extra: int) -> LinkConfig:
+    return LinkConfig("tsel", "127.0.0.1", 2775, "lapor", "secret", window=10, **extra)
 
 
 def _claims(first: int, count: int) -> list[OutboundClaim]:
@@ -43,9 +43,8 @@ def test_the_feeder_claims_a_window_ahead_of_what_is_in_flight() -> None:
 
     submitter.add(_claims(1, 20))
     assert submitter.room() == 0
-    assert _ready(submitter, sequences) == list(
-        range(1, 11)
-    )  # never more than the window in flight
+    # Twenty claimed, never more than the window in flight.
+    assert _ready(submitter, sequences) == list(range(1, 11))
 
     # The SMSC accepts the first five: five more go out at once, from what was claimed.
     for sequence in range(1, 6):
@@ -59,11 +58,8 @@ def test_the_feeder_claims_a_window_ahead_of_what_is_in_flight() -> None:
 
 
 def test_hold_is_configurable_and_never_below_the_window() -> None:
+    raw = {"name": "tsel", "host": "h", "port": 2775, "system_id": "s", "password": "p"}
+    assert parse_link({**raw, "window": 10, "hold": "30"}).capacity == 30
     assert _link(hold=10).capacity == 10
-    assert parse_link({**_raw(), "hold": "30"}).capacity == 30
     with pytest.raises(ValueError, match="hold"):
         _link(hold=5)
-
-
-def _raw() -> dict[str, object]:
-    return {"name": "tsel", "host": "h", "port": 2775, "system_id": "s", "password": "p"}
