@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from production import REDIS_URL, REPO, production_env
+from production import REDIS_URL, REPO, percentile, production_env
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import make_url
 
@@ -231,17 +231,16 @@ def measure(
             if parts[key] == total and key in pushed:
                 done[key] = item.at
         time.sleep(0.05)
-    latencies = sorted((at - pushed[key].pushed_at) * 1000 for key, at in done.items())
+    latencies = [(at - pushed[key].pushed_at) * 1000 for key, at in done.items()]
     first = min(mo.pushed_at for mo in pushed.values())
     last = max(done.values(), default=first)
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0
     return Result(
         label,
         len(mos),
         len(done),
         last - first,
         statistics.median(latencies) if latencies else 0.0,
-        p99,
+        percentile(latencies, 0.99),
         tuple(key for key in pushed if key not in done),
         meter.spent(),
     )
@@ -346,12 +345,7 @@ def stages(env: dict[str, str], numbers: list[str]) -> str:
         ).all()
 
     def spread(pairs: list[float]) -> str:
-        pairs.sort()
-        if not pairs:
-            return "-"
-        return (
-            f"{pairs[len(pairs) // 2]:.0f}/{pairs[min(len(pairs) - 1, int(len(pairs) * 0.99))]:.0f}"
-        )
+        return f"{percentile(pairs, 0.5):.0f}/{percentile(pairs, 0.99):.0f}" if pairs else "-"
 
     groups = len({r[1] for r in rows if r[1]})  # a group's messages share their claim's time
     ms = [

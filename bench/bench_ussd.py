@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 
-from production import REPO, gunicorn, production_env
+from production import REPO, gunicorn, percentile, production_env
 
 PLACES = [("kab sijunjung", "1"), ("kota padang", "1"), ("bandung", "2"), ("malang", "1")]
 STEPS = ["dial", "menu", "sector", "place", "place_ok", "text", "send"]
@@ -92,11 +92,6 @@ async def _load(url: str, sessions: int, concurrency: int, think: float, max_s: 
     return {"timings": timings, "errors": errors, "wall_s": wall}
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 def run(args: argparse.Namespace) -> None:
     partners = [{"name": "bench", "token": "t", "send_url": "http://127.0.0.1:9/"}]
     with (
@@ -141,10 +136,8 @@ def _report(result: dict, args: argparse.Namespace) -> None:
     for step in [*STEPS, "all"]:
         values = every if step == "all" else timings[step]
         if values:
-            print(
-                f"{step:10} {len(values):6d} {_pct(values, 0.5):8.1f} {_pct(values, 0.99):8.1f} "
-                f"{max(values) * 1000:8.1f}"
-            )
+            p50, p99 = (1000 * percentile(values, q) for q in (0.5, 0.99))
+            print(f"{step:10} {len(values):6d} {p50:8.1f} {p99:8.1f} {max(values) * 1000:8.1f}")
     for error in result["errors"][:5]:
         print("error:", error)
 

@@ -48,6 +48,14 @@ def production_env(**extra: str) -> Iterator[dict[str, str]]:
         drop_pg_database(database, PG_SERVER_URL)
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The value below which a share `q` of `values` lies (nearest rank); 0.0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def wait_healthy(url: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
