@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import time
 
-from sqlalchemy import ColumnElement, select, true, update
+from sqlalchemy import ColumnElement, Select, select, true, update
 from sqlalchemy.orm import Session
 
 from handlers.dispatch import handle_group
 from models import actions
 from models.actions import Channel
-from models.base import utcnow
+from models.base import in_state, utcnow
 from models.db import session_scope
 from models.inbound import InboundMessage, InboundState
 from models.phone import reporter_key
@@ -89,24 +89,29 @@ def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[Inb
     may run its subquery more than once and claim more than `limit`. The
     UPDATE checks the state again: SQLite has no row locks, only one writer.
     """
-    ids = list(
-        session.scalars(
-            select(InboundMessage.id)
-            .where(which, InboundMessage.state == InboundState.RECEIVED)
-            .order_by(InboundMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    ids = list(session.scalars(waiting(which, limit)))
     if not ids:
         return []
     return list(
         session.scalars(
             update(InboundMessage)
-            .where(InboundMessage.id.in_(ids), InboundMessage.state == InboundState.RECEIVED)
+            .where(
+                InboundMessage.id.in_(ids), in_state(InboundMessage.state, InboundState.RECEIVED)
+            )
             .values(state=InboundState.PROCESSED, processed_at=utcnow())
             .returning(InboundMessage)
         ).all()
+    )
+
+
+def waiting(which: ColumnElement[bool], limit: int) -> Select[tuple[int]]:
+    """The oldest `limit` waiting messages `which` picks, locked, skipping those taken."""
+    return (
+        select(InboundMessage.id)
+        .where(which, in_state(InboundMessage.state, InboundState.RECEIVED))
+        .order_by(InboundMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
@@ -18,9 +18,16 @@ class InboundState(StrEnum):
     FAILED = "failed"
 
 
+WAITING = text("state = 'received'")
+
+
 class InboundMessage(Base):
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("channel", "link", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "link", "external_id"),
+        # Only the messages waiting to be handled: what a claim reads (see base.in_state).
+        Index("ix_inbound_waiting", "id", postgresql_where=WAITING, sqlite_where=WAITING),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -32,7 +39,7 @@ class InboundMessage(Base):
     parts: Mapped[int] = mapped_column(default=1)
     incomplete: Mapped[bool] = mapped_column(default=False)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    state: Mapped[str] = mapped_column(String(16), default=InboundState.RECEIVED, index=True)
+    state: Mapped[str] = mapped_column(String(16), default=InboundState.RECEIVED)
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), default=None)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, case, insert, select, update
+from sqlalchemy import ForeignKey, Index, Select, String, Text, case, insert, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, in_state, utcnow
 
 
 class OutboxStatus(StrEnum):
@@ -27,9 +27,23 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"  # visible to operators, who may retry it
 
 
+WAITING = text("status = 'queued'")
+
+
 class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
-    __table_args__ = (Index("ix_outbound_due", "status", "channel", "link", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbound_due", "status", "channel", "link", "next_attempt_at"),
+        # Only the rows waiting to be sent, in claim order (see base.in_state).
+        Index(
+            "ix_outbound_waiting",
+            "channel",
+            "link",
+            "id",
+            postgresql_where=WAITING,
+            sqlite_where=WAITING,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(64))
@@ -88,12 +102,12 @@ MESSAGES = OutboundMessage.__table__
 SEGMENTS = OutboundSegment.__table__
 
 
-def _claim(session: Session, where: list, limit: int) -> list[OutboundClaim]:
-    now = utcnow()
-    ids = (
+def waiting(where: list, limit: int, now: datetime) -> Select[tuple[int]]:
+    """The oldest due rows `where` picks, locked; rows another sender holds are skipped."""
+    return (
         select(OutboundMessage.id)
         .where(
-            OutboundMessage.status == OutboxStatus.QUEUED,
+            in_state(OutboundMessage.status, OutboxStatus.QUEUED),
             OutboundMessage.next_attempt_at <= now,
             *where,
         )
@@ -101,13 +115,17 @@ def _claim(session: Session, where: list, limit: int) -> list[OutboundClaim]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed_ids = list(session.execute(ids).scalars())
+
+
+def _claim(session: Session, where: list, limit: int) -> list[OutboundClaim]:
+    now = utcnow()
+    claimed_ids = list(session.execute(waiting(where, limit, now)).scalars())
     if not claimed_ids:
         return []
     c = MESSAGES.c
     rows = session.execute(
         update(MESSAGES)
-        .where(c.id.in_(claimed_ids), c.status == OutboxStatus.QUEUED)
+        .where(c.id.in_(claimed_ids), in_state(c.status, OutboxStatus.QUEUED))
         .values(status=OutboxStatus.SENDING, lease_until=now + LEASE, attempts=c.attempts + 1)
         .returning(c.id, c.recipient, c.sender, c.text, c.channel, c.link, c.attempts)
     ).all()

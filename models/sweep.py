@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from models.base import utcnow
+from models.base import in_state, utcnow
 from models.db import session_scope
 from models.inbound import InboundMessage, InboundState
 from models.outbox import OutboundMessage, OutboxStatus
@@ -38,7 +38,7 @@ def sweep_messages(now: datetime | None = None) -> SweepReport:
         expired = session.execute(
             update(OutboundMessage)
             .where(
-                OutboundMessage.status == OutboxStatus.SENDING,
+                in_state(OutboundMessage.status, OutboxStatus.SENDING),
                 OutboundMessage.lease_until < now,
             )
             .values(
@@ -52,7 +52,7 @@ def sweep_messages(now: datetime | None = None) -> SweepReport:
             session.execute(
                 select(OutboundMessage.id, OutboundMessage.channel, OutboundMessage.link)
                 .where(
-                    OutboundMessage.status == OutboxStatus.QUEUED,
+                    in_state(OutboundMessage.status, OutboxStatus.QUEUED),
                     OutboundMessage.next_attempt_at < now - GRACE,
                 )
                 .order_by(OutboundMessage.id)
@@ -65,7 +65,7 @@ def sweep_messages(now: datetime | None = None) -> SweepReport:
             session.execute(
                 select(InboundMessage.id)
                 .where(
-                    InboundMessage.state == InboundState.RECEIVED,
+                    in_state(InboundMessage.state, InboundState.RECEIVED),
                     InboundMessage.received_at < now - GRACE,
                 )
                 .order_by(InboundMessage.id)

@@ -1,0 +1,104 @@
+"""A claim reads what is waiting, not the history behind it, even once PostgreSQL plans it generically.
+
+psycopg prepares a statement it runs often, and PostgreSQL may then plan it
+once for every parameter value. With the claimed state bound as a parameter
+that plan walked the primary key through every message ever handled: a claim
+that grows with the table, on every message of a busy link. The history is
+analyzed, as autovacuum leaves a running deployment's tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, Select, literal, text, true
+from sqlalchemy.dialects import postgresql
+
+from handlers import jobs
+from models import outbox
+from models.base import utcnow
+from models.db import make_engine
+from models.migrate import upgrade
+from models.outbox import OutboundMessage
+
+from support import create_pg_database, drop_pg_database
+
+HISTORY = 20_000
+WAITING = 3
+# Index pages and the waiting rows' heap pages; a walk through the history reads hundreds.
+MOST_BLOCKS = 20
+
+
+@pytest.fixture(scope="module")
+def history() -> Iterator[Engine]:
+    url = create_pg_database()
+    engine = make_engine(url)
+    upgrade(engine=engine)
+    with engine.begin() as conn:
+        for state, first, count in (("processed", 1, HISTORY), ("received", HISTORY + 1, WAITING)):
+            conn.execute(
+                text(
+                    "INSERT INTO inbound_messages (channel, link, external_id, sender, recipient,"
+                    " text, parts, incomplete, received_at, state) SELECT 'smpp', 'telco',"
+                    " 'mo' || g, '+62812' || g, '1708', 'jalan rusak', 1, false, now(), :state"
+                    " FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g"
+                ),
+                {"state": state, "first": first, "last": first + count - 1},
+            )
+        for status, first, count in (("sent", 1, HISTORY), ("queued", HISTORY + 1, WAITING)):
+            conn.execute(
+                text(
+                    "INSERT INTO outbound_messages (recipient, sender, text, template, channel,"
+                    " link, status, attempts, next_attempt_at, external_ids, idempotency_key,"
+                    " created_at) SELECT '+62812' || g, '1708', 'LAPOR! Laporan #' || g, 'ack_new',"
+                    " 'smpp', 'telco', :status, 1, now() - interval '1 minute', '[]', 'k' || g,"
+                    " now() FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g"
+                ),
+                {"status": status, "first": first, "last": first + count - 1},
+            )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    yield engine
+    engine.dispose()
+    drop_pg_database(url)
+
+
+def generic_plan(conn: Connection, statement: Select[Any]) -> tuple[int, int]:
+    """(rows, shared blocks read) of `statement` run through its generic plan."""
+    dialect = postgresql.dialect(paramstyle="numeric_dollar")
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    values = ", ".join(
+        str(
+            literal(compiled.params[name]).compile(
+                dialect=dialect, compile_kwargs={"literal_binds": True}
+            )
+        )
+        for name in compiled.positiontup or ()
+    )
+    conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    conn.exec_driver_sql(f"PREPARE claim AS {compiled}")
+    plan = conn.exec_driver_sql(
+        f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE claim({values})"
+    ).scalar_one()[0]["Plan"]
+    conn.rollback()  # the claim's row locks and the prepared statement's session settings
+    conn.exec_driver_sql("DEALLOCATE ALL")
+    return plan["Actual Rows"], plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
+
+
+def test_a_worker_claims_waiting_messages_without_reading_the_handled_ones(
+    history: Engine,
+) -> None:
+    with history.connect() as conn:
+        rows, blocks = generic_plan(conn, jobs.waiting(true(), jobs.GROUP))
+    assert rows == WAITING
+    assert blocks <= MOST_BLOCKS
+
+
+def test_a_link_claims_queued_replies_without_reading_the_sent_ones(history: Engine) -> None:
+    mine = [OutboundMessage.channel == "smpp", OutboundMessage.link == "telco"]
+    with history.connect() as conn:
+        rows, blocks = generic_plan(conn, outbox.waiting(mine, 20, utcnow()))
+    assert rows == WAITING
+    assert blocks <= MOST_BLOCKS
