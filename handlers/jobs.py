@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from sqlalchemy import ColumnElement, Select, select, true, update
+from sqlalchemy import ColumnElement, Select, func, select, true, update
 from sqlalchemy.orm import Session
 
 from handlers.dispatch import handle_group
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 GROUP = 100  # messages per transaction: one commit for many, a short write lock on SQLite
 DRAIN_S = 5.0  # a job drains a backlog this long, then leaves the rest to a new job
+FILING_LOCK = 1708  # PostgreSQL advisory lock held by the worker filing a partial group
 
 
 def process_inbound(ids: list[int]) -> None:
@@ -70,8 +71,10 @@ def _process_group(ids: list[int] | None, claimed: list[int]) -> int:
     messages the group held. Returns how many messages it handled.
     """
     with session_scope() as session:
-        which = true() if ids is None else InboundMessage.id.in_(ids)
-        messages = _claim(session, which, GROUP if ids is None else len(ids))
+        if ids is None:
+            messages = claim_group(session)
+        else:
+            messages = _claim(session, InboundMessage.id.in_(ids), len(ids))
         claimed[:] = [message.id for message in messages]
         # By sender, each sender's messages in order (their reporter's row is locked
         # until the group commits, see actions.ensure_reporters).
@@ -80,8 +83,38 @@ def _process_group(ids: list[int] | None, claimed: list[int]) -> int:
         return len(messages)
 
 
+def claim_group(session: Session) -> list[InboundMessage]:
+    """The oldest waiting messages, up to GROUP; while another worker files a partial group,
+    topped up with what arrives until that worker has committed.
+
+    Two workers filing side by side at a moderate rate split the traffic into
+    groups of a few messages each, and a group costs milliseconds of CPU
+    whatever its size. So a worker that finds less than a full group while
+    another one files waits for that one's commit (a PostgreSQL advisory
+    lock, held to the end of the filer's transaction) and then tops its
+    group up with what arrived meanwhile: bigger groups, claimed the moment
+    the other commits, with no RQ round trip in between (bench_smpp.py: a
+    quarter less worker CPU a message at 500 MO/s). A full group is filed
+    beside the other one: a backlog still has every worker. SQLite has one
+    writer anyway.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return _claim(session, true(), GROUP)
+    turn = session.scalar(select(func.pg_try_advisory_xact_lock(FILING_LOCK)))
+    ids = list(session.scalars(waiting(true(), GROUP)))
+    if not turn and len(ids) < GROUP:
+        session.execute(select(func.pg_advisory_xact_lock(FILING_LOCK)))
+        ids += session.scalars(waiting(InboundMessage.id.not_in(ids), GROUP - len(ids)))
+    return _mark_processed(session, ids)
+
+
 def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[InboundMessage]:
-    """Up to `limit` of the messages `which` picks still waiting, oldest first, now `processed`.
+    """Up to `limit` of the messages `which` picks still waiting, oldest first, now `processed`."""
+    return _mark_processed(session, list(session.scalars(waiting(which, limit))))
+
+
+def _mark_processed(session: Session, ids: list[int]) -> list[InboundMessage]:
+    """The claim of messages `waiting` locked: theirs to handle, in this transaction.
 
     SKIP LOCKED: a message another worker has claimed is theirs (they handle
     it or roll back, leaving it for the sweep) and nobody waits for them. Two
@@ -89,7 +122,6 @@ def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[Inb
     may run its subquery more than once and claim more than `limit`. The
     UPDATE checks the state again: SQLite has no row locks, only one writer.
     """
-    ids = list(session.scalars(waiting(which, limit)))
     if not ids:
         return []
     return list(

@@ -1,0 +1,89 @@
+"""Workers take turns filing partial groups, and file full groups side by side (PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from handlers import jobs
+from models.db import make_engine
+from models.migrate import upgrade
+
+from support import create_pg_database, drop_pg_database
+
+WAIT_S = 10.0
+
+
+@pytest.fixture()
+def engine() -> Iterator[Engine]:
+    url = create_pg_database()
+    engine = make_engine(url)
+    upgrade(engine=engine)
+    yield engine
+    engine.dispose()
+    drop_pg_database(url)
+
+
+def arrive(engine: Engine, count: int) -> None:
+    """`count` more messages stored and committed, as a link or web process does."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO inbound_messages (channel, link, external_id, sender, recipient, text,"
+                " parts, incomplete, received_at, state) SELECT 'smpp', 'telco',"
+                " gen_random_uuid()::text, '+62812' || g, '1708', 'jalan rusak', 1, false, now(),"
+                " 'received' FROM generate_series(1, CAST(:count AS int)) g"
+            ),
+            {"count": count},
+        )
+
+
+class Claimer(threading.Thread):
+    """A second worker's claim, in its own transaction (left open, like a worker filing)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(daemon=True)
+        self.session = Session(engine)
+        self.claimed: list[int] = []
+
+    def run(self) -> None:
+        self.claimed = [message.id for message in jobs.claim_group(self.session)]
+
+
+def test_a_worker_waits_for_the_filing_one_and_takes_what_arrived_meanwhile(
+    engine: Engine,
+) -> None:
+    arrive(engine, 3)
+    with Session(engine) as filer:
+        assert len(jobs.claim_group(filer)) == 3
+        arrive(engine, 2)
+        second = Claimer(engine)
+        second.start()
+        second.join(0.5)
+        assert second.is_alive(), "claimed beside a partial group being filed"
+        arrive(engine, 4)
+        filer.commit()
+    second.join(WAIT_S)
+    assert not second.is_alive()
+    assert len(second.claimed) == 6  # the two it found and the four that came while it waited
+    second.session.close()
+
+
+def test_a_full_group_is_claimed_beside_the_filing_one(engine: Engine) -> None:
+    arrive(engine, 3)
+    with Session(engine) as filer:
+        jobs.claim_group(filer)
+        arrive(engine, jobs.GROUP + 5)
+        second = Claimer(engine)
+        second.start()
+        second.join(WAIT_S)
+        waited = second.is_alive()
+        filer.commit()
+    second.join(WAIT_S)
+    second.session.close()
+    assert not waited, "a backlog of a full group waited for the other worker"
+    assert len(second.claimed) == jobs.GROUP
