@@ -11,12 +11,13 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,22 @@ def drop_pg_database(url: str, server_url: str = PG_SERVER_URL) -> None:
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+@contextmanager
+def migrated_pg_database() -> Iterator[Engine]:
+    """A new PostgreSQL database at the newest schema (an engine on it), dropped afterwards."""
+    from models.db import make_engine
+    from models.migrate import upgrade
+
+    url = create_pg_database()
+    engine = make_engine(url)
+    try:
+        upgrade(engine=engine)
+        yield engine
+    finally:
+        engine.dispose()
+        drop_pg_database(url)
 
 
 def free_port() -> int:

@@ -10,22 +10,16 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from handlers import jobs
-from models.db import make_engine
-from models.migrate import upgrade
 
-from support import create_pg_database, drop_pg_database
+from support import migrated_pg_database
 
 WAIT_S = 10.0
 
 
 @pytest.fixture()
 def engine() -> Iterator[Engine]:
-    url = create_pg_database()
-    engine = make_engine(url)
-    upgrade(engine=engine)
-    yield engine
-    engine.dispose()
-    drop_pg_database(url)
+    with migrated_pg_database() as engine:
+        yield engine
 
 
 def arrive(engine: Engine, count: int) -> None:

@@ -19,11 +19,9 @@ from sqlalchemy.dialects import postgresql
 from handlers import jobs
 from models import outbox
 from models.base import utcnow
-from models.db import make_engine
-from models.migrate import upgrade
 from models.outbox import OutboundMessage
 
-from support import create_pg_database, drop_pg_database
+from support import migrated_pg_database
 
 HISTORY = 20_000
 WAITING = 3
@@ -33,9 +31,13 @@ MOST_BLOCKS = 20
 
 @pytest.fixture(scope="module")
 def history() -> Iterator[Engine]:
-    url = create_pg_database()
-    engine = make_engine(url)
-    upgrade(engine=engine)
+    with migrated_pg_database() as engine:
+        _fill(engine)
+        yield engine
+
+
+def _fill(engine: Engine) -> None:
+    """HISTORY handled messages and sent replies, WAITING of each still to do; analyzed."""
     with engine.begin() as conn:
         for state, first, count in (("processed", 1, HISTORY), ("received", HISTORY + 1, WAITING)):
             conn.execute(
@@ -60,9 +62,6 @@ def history() -> Iterator[Engine]:
             )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
-    yield engine
-    engine.dispose()
-    drop_pg_database(url)
 
 
 def generic_plan(conn: Connection, statement: Select[Any]) -> tuple[int, int]:
