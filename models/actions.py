@@ -21,7 +21,7 @@ from config.settings import get_settings
 from models.agencies import Agency, Officer
 from models.base import utcnow
 from models.complaints import Complaint, ComplaintEvent, Status
-from models.db import after_commit, insert_for
+from models.db import InsertSkippingDuplicates, after_commit
 from models.inbound import InboundMessage
 from models.officers import coordinator_for, officers_by_agency
 from models.outbox import OutboundMessage
@@ -87,9 +87,7 @@ def ensure_reporters(session: Session, addresses: Iterable[str]) -> dict[str, Re
     missing = [key for key in keys if key not in found]
     if missing:
         session.execute(
-            insert_for(session)(Reporter.__table__).on_conflict_do_nothing(
-                index_elements=["msisdn"]
-            ),
+            InsertSkippingDuplicates(Reporter.__table__, "msisdn"),
             [{"msisdn": key, "masked": mask(key.removeprefix("raw:"))} for key in missing],
         )
         found.update(lock(missing))
@@ -160,9 +158,9 @@ def queue_sms_many(session: Session, messages: Sequence[Sms]) -> dict[str, int]:
     ]
     table = OutboundMessage.__table__
     result = session.execute(  # executemany: one cached statement, one round trip for all rows
-        insert_for(session)(table)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(table.c.id, table.c.idempotency_key),
+        InsertSkippingDuplicates(table, "idempotency_key").returning(
+            table.c.id, table.c.idempotency_key
+        ),
         rows,
     )
     created = {key: row_id for row_id, key in result}

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
-from models.db import insert_for
+from models.db import InsertSkippingDuplicates
 
 
 class InboundState(StrEnum):
@@ -75,14 +75,9 @@ def store_inbound(
         "received_at": received_at or utcnow(),
         "state": InboundState.RECEIVED,
     }
-    insert = insert_for(session)
-    stmt = (
-        insert(InboundMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["channel", "link", "external_id"])
-        .returning(InboundMessage.id)
-    )
-    new_id = session.execute(stmt).scalar()
+    table = InboundMessage.__table__
+    stmt = InsertSkippingDuplicates(table, "channel", "link", "external_id").returning(table.c.id)
+    new_id = session.execute(stmt, values).scalar()
     if new_id is not None:
         return new_id, True
     existing = session.execute(

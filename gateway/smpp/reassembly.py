@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from gateway.smpp.codec import decode_mo_text
 from gateway.smpp.config import LinkConfig
 from gateway.smpp.mo import MoMessage
-from models.db import insert_for
+from models.db import InsertSkippingDuplicates
 from models.inbound import InboundMessage, InboundState, store_inbound
 from models.mo_parts import SmppMoPart
 from models.phone import normalize
@@ -76,10 +76,8 @@ def store_singles(
     created: dict[str, int] = {}
     if rows:
         table = InboundMessage.__table__
-        stmt = (
-            insert_for(session)(table)
-            .on_conflict_do_nothing(index_elements=["channel", "link", "external_id"])
-            .returning(table.c.external_id, table.c.id)
+        stmt = InsertSkippingDuplicates(table, "channel", "link", "external_id").returning(
+            table.c.external_id, table.c.id
         )
         created = dict(session.execute(stmt, list(rows.values())).tuples().all())
     return [created.pop(key, None) for key, _ in keys]
