@@ -11,6 +11,7 @@ from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ClauseElement, Insert
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from config.settings import get_settings
@@ -84,8 +85,9 @@ class _SkipDuplicates(ClauseElement):
 
 
 @compiles(_SkipDuplicates)
-def _render_skip_duplicates(element: _SkipDuplicates, compiler: object, **kw: object) -> str:
-    return f"ON CONFLICT ({', '.join(element.columns)}) DO NOTHING"
+def _render_skip_duplicates(element: _SkipDuplicates, compiler: SQLCompiler, **kw: object) -> str:
+    columns = ", ".join(compiler.preparer.quote(column) for column in element.columns)
+    return f"ON CONFLICT ({columns}) DO NOTHING"
 
 
 class InsertSkippingDuplicates(Insert):
