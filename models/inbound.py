@@ -18,7 +18,7 @@ class InboundState(StrEnum):
     FAILED = "failed"
 
 
-WAITING = text("state = 'received'")
+WAITING = text(f"state = '{InboundState.RECEIVED.value}'")  # what a claim reads (in_state)
 
 
 class InboundMessage(Base):

@@ -27,7 +27,7 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"  # visible to operators, who may retry it
 
 
-WAITING = text("status = 'queued'")
+WAITING = text(f"status = '{OutboxStatus.QUEUED.value}'")  # what a claim reads (in_state)
 
 
 class OutboundMessage(Base):

@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 import models.all  # noqa: F401  - every table, for mapper configuration in worker processes
 from models.complaints import Complaint
 from models.db import make_engine
-from models.migrate import upgrade
 from models.reporters import Reporter
 from models.tracking import next_tracking_number
 
-from support import create_pg_database, drop_pg_database
+from support import migrated_pg_database
 
 WRITERS = 6
 PER_WRITER = 40
@@ -24,15 +23,11 @@ PER_WRITER = 40
 
 @pytest.fixture()
 def pg_url() -> Iterator[str]:
-    url = create_pg_database()
-    engine = make_engine(url)
-    upgrade(engine=engine)
-    with Session(engine) as session:
-        session.add(Reporter(msisdn="+628113643123", masked="62811364xxxx"))
-        session.commit()
-    engine.dispose()
-    yield url
-    drop_pg_database(url)
+    with migrated_pg_database() as engine:
+        with Session(engine) as session:
+            session.add(Reporter(msisdn="+628113643123", masked="62811364xxxx"))
+            session.commit()
+        yield engine.url.render_as_string(hide_password=False)
 
 
 def _file_complaints(url: str, count: int, rollback_every: int) -> list[int]:
