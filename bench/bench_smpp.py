@@ -53,7 +53,7 @@ from sqlalchemy.engine import make_url
 from gateway.smpp.simulator import Simulator, SimulatorThread
 from tests.gateway.kannel.kannel import KannelSetup, running_kannel
 
-from support import PG_SERVER_URL, free_port, start_role, stop_role
+from support import PG_SERVER_URL, start_role, stop_role
 
 TEXTS = [REPO / "tests" / "routing" / name for name in ("sms_labelled.tsv", "sms_holdout.tsv")]
 KANNEL_REPLY = "LAPOR! Laporan Anda kami terima. Terima kasih."
@@ -486,7 +486,7 @@ def main() -> None:
     )
     with (
         tempfile.TemporaryDirectory(prefix="bench-smpp-") as tmp,
-        SimulatorThread(Simulator(port=free_port(), receipts="none", window=50)) as sim,
+        SimulatorThread(Simulator(port=0, receipts="none", window=50)) as sim,
     ):
         with gateway(sim, args.workers, Path(tmp), args.transport_only) as env:
             meter = CpuMeter(make_url(env["DATABASE_URL"]).database)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from channels import PARTNER_TOKEN, PUBLIC_URL, TWILIO_TOKEN
 from recorder import Recorder
-from support import create_pg_database, drop_pg_database, free_port, start_role, stop_role
+from support import create_pg_database, drop_pg_database, start_role, stop_role
 
 if TYPE_CHECKING:
     from gateway.smpp.simulator import SimulatorThread
@@ -162,7 +162,7 @@ def sim() -> Iterator[SimulatorThread]:
     """The smpp34 SMSC simulator on a free loopback port."""
     from gateway.smpp.simulator import Simulator, SimulatorThread
 
-    with SimulatorThread(Simulator(port=free_port())) as running:
+    with SimulatorThread(Simulator(port=0)) as running:
         yield running
 
 

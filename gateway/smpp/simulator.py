@@ -146,16 +146,32 @@ class Simulator:
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
+        """Listen; with port 0 on a port the system picks, in `port` once started."""
         self._pending = asyncio.Queue()
-        self._inner_port = free_port()
-        self._server = smpp34.Server("127.0.0.1", self._inner_port, system_id="LAPORSIM")
-        await self._server.start()
+        await self._start_inner()
         self._relay = await asyncio.start_server(self._accept, self.host, self.port)
+        self.port = self._relay.sockets[0].getsockname()[1]
         self._spawn(self._serve())
         self._spawn(self._deliver_loop())
         log.info(
             "SMSC simulator listening on %s:%d (system_id %r)", self.host, self.port, self.system_id
         )
+
+    async def _start_inner(self, attempts: int = 5) -> None:
+        """The smpp34 server behind the relay, on a free loopback port.
+
+        smpp34 cannot be asked for the port it bound, so one is picked first,
+        and picked again if another process took it meanwhile.
+        """
+        for attempt in range(attempts):
+            self._inner_port = free_port()
+            self._server = smpp34.Server("127.0.0.1", self._inner_port, system_id="LAPORSIM")
+            try:
+                await self._server.start()
+                return
+            except smpp34.SmppError:
+                if attempt == attempts - 1:
+                    raise
 
     async def stop(self) -> None:
         self._relay.close()
