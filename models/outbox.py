@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -276,66 +276,130 @@ def record_receipts(
 
     Applied in the order given. A final state is never replaced by an
     intermediate one that arrives late; the message is delivered when every
-    segment is. Three reads for the whole list, whatever its length: a busy
-    link gets a receipt for every segment it sends. False for an unknown id.
+    segment is. One read for the whole list and one write per distinct
+    outcome (mostly: all delivered), through the tables: a busy link gets a
+    receipt for every segment it sends, and loading and flushing an ORM
+    object per segment and message was most of its database thread's work
+    (tests/models/test_receipts.py). False for an unknown id.
     """
     wanted = {external_id for receipt in receipts for external_id in receipt.external_ids}
     if not wanted:
         return [False] * len(receipts)
-    newest: dict[str, OutboundSegment] = {}
-    for segment in session.scalars(
-        select(OutboundSegment)
-        .where(
-            OutboundSegment.channel == channel,
-            OutboundSegment.link == link,
-            OutboundSegment.external_id.in_(wanted),
-        )
-        .order_by(OutboundSegment.id)
-    ):
-        newest[segment.external_id] = segment
-    outbound_ids = {segment.outbound_id for segment in newest.values()}
-    rows = {
-        row.id: row
-        for row in session.scalars(
-            select(OutboundMessage).where(OutboundMessage.id.in_(outbound_ids))
-        )
+    segments = _receipt_segments(session, channel, link, wanted)
+    newest = {
+        segment.external_id: segment
+        for segment in segments
+        if segment.matches and segment.external_id in wanted
     }
-    siblings: dict[int, list[OutboundSegment]] = {}
-    for segment in session.scalars(
-        select(OutboundSegment).where(OutboundSegment.outbound_id.in_(outbound_ids))
-    ):
+    siblings: dict[int, list[_Segment]] = {}
+    for segment in segments:
         siblings.setdefault(segment.outbound_id, []).append(segment)
-    now = utcnow()
     known: list[bool] = []
     for receipt in receipts:
         segment = next((newest[i] for i in receipt.external_ids if i in newest), None)
         known.append(segment is not None)
         if segment is not None:
-            _apply_receipt(segment, rows.get(segment.outbound_id), siblings, receipt, now)
+            _apply_receipt(segment, siblings[segment.outbound_id], receipt)
+    _write_receipts(session, segments, utcnow())
     return known
 
 
-def _apply_receipt(
-    segment: OutboundSegment,
-    row: OutboundMessage | None,
-    siblings: dict[int, list[OutboundSegment]],
-    receipt: ReceiptUpdate,
-    now: datetime,
-) -> None:
+@dataclass
+class _Segment:
+    """A segment and its message as a batch of receipts changes them (see record_receipts)."""
+
+    id: int
+    outbound_id: int
+    external_id: str
+    matches: bool  # of the receipts' channel and link (a sibling always is, by its message)
+    dlr_state: str | None
+    message: _Message
+    changed: bool = False
+
+
+@dataclass
+class _Message:
+    dlr_state: str | None
+    status: str
+    last_error: str | None
+    touched: bool = False
+    changed: dict[str, str | None] = field(default_factory=dict)
+
+
+def _receipt_segments(
+    session: Session, channel: str, link: str, wanted: set[str]
+) -> list[_Segment]:
+    """Every segment of the messages the wanted ids name, oldest first, with its message."""
+    s, m = SEGMENTS.c, MESSAGES.c
+    named = select(s.outbound_id).where(
+        s.channel == channel, s.link == link, s.external_id.in_(wanted)
+    )
+    rows = session.execute(
+        select(
+            s.id,
+            s.outbound_id,
+            s.external_id,
+            s.channel,
+            s.link,
+            s.dlr_state,
+            m.dlr_state,
+            m.status,
+            m.last_error,
+        )
+        .join(MESSAGES, m.id == s.outbound_id)
+        .where(s.outbound_id.in_(named))
+        .order_by(s.id)
+    )
+    messages: dict[int, _Message] = {}
+    segments = []
+    for sid, oid, eid, s_channel, s_link, s_state, m_state, status, error in rows:
+        message = messages.setdefault(oid, _Message(m_state, status, error))
+        matches = s_channel == channel and s_link == link
+        segments.append(_Segment(sid, oid, eid, matches, s_state, message))
+    return segments
+
+
+def _apply_receipt(segment: _Segment, siblings: list[_Segment], receipt: ReceiptUpdate) -> None:
     state = receipt.state
     if segment.dlr_state in FINAL_RECEIPT_STATES and state not in FINAL_RECEIPT_STATES:
         return
+    segment.changed |= segment.dlr_state != state
     segment.dlr_state = state
-    if row is None:
-        return
-    row.dlr_at = now
-    if all(s.dlr_state == "delivered" for s in siblings[row.id]):
-        row.dlr_state = "delivered"
-        row.status = OutboxStatus.DELIVERED
-    elif row.dlr_state not in FINAL_RECEIPT_STATES or state in FINAL_RECEIPT_STATES:
-        row.dlr_state = state
+    message = segment.message
+    message.touched = True
+    if all(s.dlr_state == "delivered" for s in siblings):
+        _set(message, dlr_state="delivered", status=OutboxStatus.DELIVERED)
+    elif message.dlr_state not in FINAL_RECEIPT_STATES or state in FINAL_RECEIPT_STATES:
+        _set(message, dlr_state=state)
         if receipt.error:
-            row.last_error = receipt.error[:1000]
+            _set(message, last_error=receipt.error[:1000])
+
+
+def _set(message: _Message, **values: str) -> None:
+    for column, value in values.items():
+        if getattr(message, column) != value:
+            setattr(message, column, value)
+            message.changed[column] = value
+
+
+def _write_receipts(session: Session, segments: list[_Segment], now: datetime) -> None:
+    """What the receipts changed: an UPDATE for each distinct set of new values."""
+    by_state: dict[str | None, list[int]] = {}
+    by_change: dict[tuple[tuple[str, str | None], ...], list[int]] = {}
+    seen: set[int] = set()
+    for segment in segments:
+        if segment.changed:
+            by_state.setdefault(segment.dlr_state, []).append(segment.id)
+        message = segment.message
+        if message.touched and segment.outbound_id not in seen:
+            seen.add(segment.outbound_id)
+            key = tuple(sorted(message.changed.items()))
+            by_change.setdefault(key, []).append(segment.outbound_id)
+    s, m = SEGMENTS.c, MESSAGES.c
+    for state, ids in by_state.items():
+        session.execute(update(SEGMENTS).where(s.id.in_(ids)).values(dlr_state=state))
+    for change, ids in by_change.items():
+        session.execute(update(MESSAGES).where(m.id.in_(ids)).values(dlr_at=now, **dict(change)))
 
 
 def requeue_failed(session: Session, outbound_id: int) -> bool:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from models.db import session_scope
+from models.db import get_engine, session_scope
 from models.outbox import (
     OutboundMessage,
     OutboundSegment,
@@ -72,3 +72,36 @@ def test_the_first_spelling_that_is_stored_wins(db: dict[str, str]) -> None:
     hex_stored = _sent("c", ["1f"])
     assert _record(ReceiptUpdate(("31", "1f"), "delivered")) == [True]
     assert _row(hex_stored)[0] == "delivered"
+
+
+def test_a_receipt_for_another_link_leaves_the_message_alone(db: dict[str, str]) -> None:
+    ours = _sent("d", ["3001"])
+    with session_scope() as session:
+        assert record_receipts(
+            session, channel="smpp", link="isat", receipts=[ReceiptUpdate(("3001",), "delivered")]
+        ) == [False]
+    assert _row(ours) == ("sent", None, [None])
+
+
+def test_a_busy_links_receipts_take_a_read_and_a_write_for_each_outcome(
+    db: dict[str, str],
+) -> None:
+    """A receipt for every segment sent: per batch, not per receipt, or the link falls behind."""
+    ids = [_sent(f"busy{n}", [f"{n:x}00"]) for n in range(40)]
+    statements: list[tuple[str, bool]] = []
+
+    def count(conn, cursor, statement, parameters, context, many) -> None:  # type: ignore[no-untyped-def]
+        statements.append((statement, many))  # executemany: the server runs it once per row
+
+    receipts = [ReceiptUpdate((f"{n:x}00",), "delivered") for n in range(30)]
+    receipts += [ReceiptUpdate((f"{n:x}00",), "undeliverable", "err:001") for n in range(30, 40)]
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert _record(*receipts) == [True] * 40
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # One read; segments delivered / undeliverable; messages delivered / undeliverable.
+    assert [many for _, many in statements] == [False] * 5, statements
+    assert [_row(i)[0] for i in ids] == ["delivered"] * 30 + ["sent"] * 10
+    assert _row(ids[-1]) == ("sent", "undeliverable", ["undeliverable"])
