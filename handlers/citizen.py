@@ -21,7 +21,7 @@ from models import actions
 from models.actions import Channel, Route
 from models.agencies import Agency
 from models.complaints import Complaint, Status
-from models.inbound import InboundMessage
+from models.inbound import InboundMessage, link_complaints
 from models.reporters import Reporter
 from routing.engine import RoutingDecision
 from templates_sms.render import label
@@ -140,8 +140,11 @@ def _file(session: Session, requests: Sequence[tuple[CitizenContext, Parsed]]) -
             )
         )
         filers.append(ctx)
-    for ctx, complaint in zip(filers, actions.file_complaints(session, filings), strict=True):
-        ctx.inbound.complaint_id = complaint.id
+    complaints = actions.file_complaints(session, filings)
+    link_complaints(
+        session, [(ctx.inbound, c.id) for ctx, c in zip(filers, complaints, strict=True)]
+    )
+    for ctx, complaint in zip(filers, complaints, strict=True):
         log.info(
             "complaint filed tracking=%d reporter=%s agency=%s",
             complaint.tracking_number,

@@ -115,7 +115,7 @@ def parse(raw: str) -> Parsed:
         return Parsed(Kind.EMPTY)
     if text == "?":
         return Parsed(Kind.HELP)
-    if sum(ch.isalnum() for ch in text) < 2:
+    if sum(map(str.isalnum, text)) < 2:
         return Parsed(Kind.UNREADABLE, text)
     head = _HEAD.match(text)
     if head:

@@ -107,7 +107,7 @@ class Sms:
     to: Channel
     template: str
     key: str
-    complaint: Complaint | None = None
+    complaint: Complaint | Filed | None = None
     values: Mapping[str, object] = field(default_factory=dict)
 
 
@@ -117,7 +117,7 @@ def queue_sms(
     to: Channel,
     template: str,
     key: str,
-    complaint: Complaint | None = None,
+    complaint: Complaint | Filed | None = None,
     **values: object,
 ) -> int | None:
     """Render `template` into an outbox row, once per idempotency `key`; the new row's id.
@@ -267,6 +267,30 @@ class Filing:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Filed:
+    """A complaint as file_complaints wrote it: what its messages and its caller need.
+
+    Not an ORM object: building and flushing one a complaint through the unit
+    of work was a quarter of the calls a worker made for a filed text.
+    """
+
+    id: int
+    tracking_number: int
+    status: str
+    agency: Agency | None
+    sector: str
+    text: str
+    anonymous: bool
+    confidential: bool
+    reporter: Reporter
+    disposition_due_at: datetime | None
+
+    @property
+    def agency_id(self) -> int | None:
+        return self.agency.id if self.agency else None
+
+
 def file_complaint(
     session: Session,
     *,
@@ -281,12 +305,14 @@ def file_complaint(
 ) -> Complaint:
     """A new complaint with its tracking number, routed, acknowledged, announced to the agency."""
     filing = Filing(reporter, reply, text, route, anonymous, confidential, note)
-    return file_complaints(session, [filing], now)[0]
+    complaint = session.get(Complaint, file_complaints(session, [filing], now)[0].id)
+    assert complaint is not None  # just inserted
+    return complaint
 
 
 def file_complaints(
     session: Session, filings: Sequence[Filing], now: datetime | None = None
-) -> list[Complaint]:
+) -> list[Filed]:
     """New complaints, one per filing, each as file_complaint describes, in a handful of
     statements whatever their number: a busy link files a group of texts at once.
 
@@ -298,39 +324,61 @@ def file_complaints(
     now = now or utcnow()
     agencies = agencies_by_code(session, [filing.route.agency_code for filing in filings])
     numbers = next_tracking_numbers(session, len(filings))
-    complaints: list[Complaint] = []
+    due = sla.disposition_due(now)  # the same for every complaint of the group
+    rows: list[dict[str, object]] = []
+    assigned: list[Agency | None] = []
     for filing, number in zip(filings, numbers, strict=True):
-        complaint = Complaint(
-            tracking_number=number,
-            reporter=filing.reporter,
-            reporter_id=filing.reporter.id,
-            reply_address=filing.reply.address,
-            text=filing.text,
-            text_hash=text_fingerprint(filing.text),
-            channel=filing.reply.channel,
-            link=filing.reply.link,
-            sector=filing.route.sector,
-            region_code=filing.route.region_code,
-            status=Status.RECEIVED,
-            anonymous=filing.anonymous,
-            confidential=filing.confidential,
-            routing_confidence=filing.route.confidence,
-            routing_explanation=filing.route.explanation,
-            created_at=now,
-        )
         agency = agencies.get(filing.route.agency_code.upper())
-        if agency is not None:
-            _assign(complaint, agency, now)
-        complaints.append(complaint)
-    session.add_all(complaints)
-    session.flush()
+        assigned.append(agency)
+        rows.append(
+            {
+                "tracking_number": number,
+                "reporter_id": filing.reporter.id,
+                "reply_address": filing.reply.address,
+                "text": filing.text,
+                "text_hash": text_fingerprint(filing.text),
+                "channel": filing.reply.channel,
+                "link": filing.reply.link,
+                "sector": filing.route.sector,
+                "region_code": filing.route.region_code,
+                "status": Status.RECEIVED,
+                "agency_id": None,  # every row the same columns: one statement for the group
+                "disposition_due_at": None,
+                "anonymous": filing.anonymous,
+                "confidential": filing.confidential,
+                "routing_confidence": filing.route.confidence,
+                "routing_explanation": filing.route.explanation,
+                "created_at": now,
+                "updated_at": now,
+                **(_assignment(agency, due) if agency is not None else {}),
+            }
+        )
+    table = Complaint.__table__
+    ids = session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    complaints = [
+        Filed(
+            complaint_id,
+            number,
+            Status.ASSIGNED if agency else Status.RECEIVED,
+            agency,
+            filing.route.sector,
+            filing.text,
+            filing.anonymous,
+            filing.confidential,
+            filing.reporter,
+            due if agency else None,
+        )
+        for complaint_id, number, agency, filing in zip(
+            ids, numbers, assigned, filings, strict=True
+        )
+    ]
     events: list[dict[str, object]] = []
     for complaint, filing in zip(complaints, filings, strict=True):
         events.append(_event_row(complaint, f"reporter:{filing.reporter.id}", "filed", filing.note))
         if complaint.agency_id is not None:
             events.append(_event_row(complaint, "system", "routed", filing.route.explanation))
     event_ids = iter(_insert_events(session, events, now))
-    announced: list[tuple[Complaint, str]] = []
+    announced: list[tuple[Complaint | Filed, str]] = []
     acks: list[Sms] = []
     for complaint, filing in zip(complaints, filings, strict=True):
         next(event_ids)  # filed
@@ -345,7 +393,9 @@ def file_complaints(
     return complaints
 
 
-def _event_row(complaint: Complaint, actor: str, action: str, note: str) -> dict[str, object]:
+def _event_row(
+    complaint: Complaint | Filed, actor: str, action: str, note: str
+) -> dict[str, object]:
     """A filing's audit event: `filed` (nobody holds it yet), then `routed` (to its agency)."""
     routed = action == "routed"
     return {
@@ -441,21 +491,29 @@ def _event_key(session: Session, event: ComplaintEvent) -> str:
 def _assign(complaint: Complaint, agency: Agency, now: datetime) -> None:
     """Hand a complaint to an agency (routed, forwarded, escalated): its disposition clock starts."""
     complaint.agency = agency
-    complaint.agency_id = agency.id
-    complaint.status = Status.ASSIGNED
-    complaint.accepted_at = None
-    complaint.followup_due_at = None
-    complaint.disposition_due_at = sla.disposition_due(now)
+    for column, value in _assignment(agency, sla.disposition_due(now)).items():
+        setattr(complaint, column, value)
 
 
-def reporter_for_agency(complaint: Complaint) -> str:
+def _assignment(agency: Agency, due: datetime) -> dict[str, object]:
+    """The columns of a complaint handed to `agency`, to be disposed of by `due` (see _assign)."""
+    return {
+        "agency_id": agency.id,
+        "status": Status.ASSIGNED,
+        "accepted_at": None,
+        "followup_due_at": None,
+        "disposition_due_at": due,
+    }
+
+
+def reporter_for_agency(complaint: Complaint | Filed) -> str:
     """What an agency may know of the reporter: the masked number, or nothing (ANONIM, RAHASIA)."""
     if complaint.anonymous or complaint.confidential:
         return label("officer_labels", "anonymous")
     return complaint.reporter.masked
 
 
-def text_for_agency(complaint: Complaint, text: str) -> str:
+def text_for_agency(complaint: Complaint | Filed, text: str) -> str:
     """Free text toward an agency: numbers in it masked, or gone when the reporter hides."""
     if complaint.anonymous or complaint.confidential:
         return _PHONE_LIKE.sub("xxxx", text)
@@ -489,7 +547,7 @@ class News:
     agency_id: int
     template: str
     key: str
-    complaint: Complaint
+    complaint: Complaint | Filed
     values: Mapping[str, object]
 
 
@@ -549,7 +607,9 @@ def _announce_assignment(session: Session, complaint: Complaint, key: str) -> No
     _announce_assignments(session, [(complaint, key)])
 
 
-def _announce_assignments(session: Session, assigned: Sequence[tuple[Complaint, str]]) -> None:
+def _announce_assignments(
+    session: Session, assigned: Sequence[tuple[Complaint | Filed, str]]
+) -> None:
     """Tell the officers of each complaint's new agency about it, once per key."""
     tell_officers_many(
         session,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, case, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models.base import Base, utcnow
 from models.db import InsertSkippingDuplicates
@@ -88,3 +90,21 @@ def store_inbound(
         )
     ).scalar_one()
     return existing, False
+
+
+def link_complaints(session: Session, filed: Sequence[tuple[InboundMessage, int]]) -> None:
+    """Record the complaint each message filed, one UPDATE for a whole group.
+
+    Set on the objects, the ORM flushed one UPDATE statement per message.
+    """
+    if not filed:
+        return
+    c = InboundMessage.__table__.c
+    complaints = {inbound.id: complaint_id for inbound, complaint_id in filed}
+    session.execute(
+        update(InboundMessage.__table__)
+        .where(c.id.in_(list(complaints)))
+        .values(complaint_id=case(complaints, value=c.id))
+    )
+    for inbound, complaint_id in filed:
+        set_committed_value(inbound, "complaint_id", complaint_id)
