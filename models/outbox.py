@@ -200,8 +200,8 @@ def mark_sent_many(session: Session, sent: dict[int, list[str]]) -> None:
         for external_id in sent[outbound_id]
         if external_id
     ]
-    if segments:
-        session.execute(insert(SEGMENTS), segments)
+    if segments:  # RETURNING: one multi-row INSERT, not a statement a segment
+        session.execute(insert(SEGMENTS).returning(SEGMENTS.c.id), segments)
 
 
 def backoff(attempts: int, base_s: float = 5.0, cap_s: float = 3600.0) -> float:
