@@ -1,0 +1,189 @@
+"""The CPU of one batch, in-process: the link's database thread and a worker's filing.
+
+    python bench/bench_batches.py [--rounds 100] [--batches 5,50] [--texts 2000]
+
+bench_smpp.py measures the whole path, but on a shared 2-core machine its
+figures move by a quarter from one minute to the next. This one runs the
+same code in this process, on PostgreSQL as in production (a throwaway
+database on TEST_POSTGRES_URL's server, migrated and seeded), one batch at a
+time, and reports what a message costs, where the end-to-end run cannot
+tell a 10% change from the noise:
+
+- the link's database thread (gateway.smpp.dbworker.DbWorker) storing a
+  batch of MOs, then the send outcomes of as many replies, then their
+  delivery receipts: Python CPU a message of each, and PostgreSQL's CPU for
+  the three (its backends of the run's database);
+- a worker filing stored MOs (handlers.jobs.process_inbound, groups of
+  `--group`): Python CPU and Python function calls a filed text (the calls
+  repeat exactly from run to run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from bench_smpp import CpuMeter, analyze, complaint_texts
+from production import REDIS_URL, production_env
+
+
+def _cpu(work: Callable[[], None]) -> float:
+    started = time.process_time()
+    work()
+    return time.process_time() - started
+
+
+def link_thread(
+    rounds: int, batch: int, texts: list[str], meter: CpuMeter, settle: Callable[[], None]
+) -> dict[str, float]:
+    """ms of CPU a message: stored MO, sent outcome, receipt (Python), and PostgreSQL's.
+
+    `settle` runs after the warm-up (bench_smpp.analyze: a deployment's statistics).
+    """
+    from gateway.smpp.config import LinkConfig
+    from gateway.smpp.dbworker import DbWorker
+    from gateway.smpp.mo import MoMessage
+    from gateway.smpp.outcomes import Delivered, Outcome
+    from gateway.smpp.receipts import Receipt
+    from models.base import utcnow
+    from models.db import session_scope
+    from models.outbox import MESSAGES, OutboxStatus
+
+    link = LinkConfig(name="bench", host="127.0.0.1", port=1, system_id="b", password="b")
+    thread = DbWorker(link, on_inbound=lambda ids: None, stop=threading.Event())
+
+    def sending(first: int) -> list[int]:
+        rows = [
+            {
+                "recipient": f"62812{n:08d}",
+                "sender": "1708",
+                "text": "LAPOR! Laporan Anda 1234567 diterima.",
+                "template": "ack_new",
+                "channel": "smpp",
+                "link": "bench",
+                "idempotency_key": f"bench:{n}",
+                "status": OutboxStatus.SENDING,
+                "attempts": 1,
+                "next_attempt_at": utcnow(),
+            }
+            for n in range(first, first + batch)
+        ]
+        with session_scope() as session:
+            return list(session.scalars(MESSAGES.insert().returning(MESSAGES.c.id), rows))
+
+    spent = {"MO": 0.0, "sent": 0.0, "receipt": 0.0}
+
+    def one_round(number: int) -> None:
+        first = (number + batch * 1000) * batch  # numbers and keys of their own for each size
+        ids = sending(first)
+        mos = [
+            MoMessage(f"62812{n:08d}", "1708", 0, texts[n % len(texts)].encode()[:160], None)
+            for n in range(first, first + batch)
+        ]
+        kinds = {
+            "MO": [Delivered(mo, lambda status: None) for mo in mos],
+            "sent": [Outcome(i, "sent", (format(i, "x"),)) for i in ids],
+            "receipt": [
+                Delivered(Receipt(format(i, "x"), "delivered", None), lambda status: None)
+                for i in ids
+            ],
+        }
+        for kind, items in kinds.items():
+            spent[kind] += _cpu(lambda items=items: thread._process(items))
+
+    for number in range(10):  # warm-up: caches, prepared statements
+        one_round(number)
+    settle()
+    spent = dict.fromkeys(spent, 0.0)
+    meter.start()
+    for number in range(10, 10 + rounds):
+        one_round(number)
+    postgres = meter.spent().get("postgres", 0.0)
+    messages = rounds * batch
+    return {
+        **{kind: 1000 * s / messages for kind, s in spent.items()},
+        "postgres": 1000 * postgres / messages,
+    }
+
+
+def filing(
+    count: int, group: int, texts: list[str], settle: Callable[[], None]
+) -> tuple[float, float]:
+    """A worker filing `count` stored MOs, `group` at a time: (ms of CPU, calls) a text."""
+    from handlers.jobs import process_inbound
+    from models.base import utcnow
+    from models.db import session_scope
+    from models.inbound import InboundMessage, InboundState
+
+    def store(first: int) -> None:
+        rows = [
+            {
+                "channel": "smpp",
+                "link": "bench",
+                "external_id": f"bench:{n}",
+                "sender": f"62813{n:08d}",
+                "recipient": "1708",
+                "text": texts[n % len(texts)],
+                "received_at": utcnow(),
+                "state": InboundState.RECEIVED,
+            }
+            for n in range(first, first + group)
+        ]
+        with session_scope() as session:
+            session.execute(InboundMessage.__table__.insert(), rows)
+
+    calls = 0
+
+    def tally(frame: object, event: str, arg: object) -> None:
+        nonlocal calls
+        calls += event == "call"
+
+    for first in range(0, 5 * group, group):  # warm-up
+        store(first)
+        process_inbound([])
+    settle()
+    spent = 0.0
+    for first in range(5 * group, 5 * group + count, group):
+        store(first)
+        spent += _cpu(lambda: process_inbound([]))
+    for first in range(5 * group + count, 5 * group + 2 * count, group):
+        store(first)
+        sys.setprofile(tally)
+        process_inbound([])
+        sys.setprofile(None)
+    return 1000 * spent / count, calls / count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=100, help="batches of each kind")
+    parser.add_argument("--batches", default="5,50", help="link batch sizes, comma-separated")
+    parser.add_argument("--texts", type=int, default=2000, help="MOs the worker files")
+    parser.add_argument("--group", type=int, default=50, help="MOs a worker's group")
+    args = parser.parse_args()
+    with production_env(REDIS_URL=os.environ.get("BENCH_REDIS_URL", REDIS_URL)) as env:
+        os.environ.update(DATABASE_URL=env["DATABASE_URL"], REDIS_URL=env["REDIS_URL"])
+        from handlers.router import warm_up
+        from models.db import get_engine, reconfigure
+
+        reconfigure()
+        warm_up()
+        texts = complaint_texts()
+        meter = CpuMeter(env["DATABASE_URL"].rsplit("/", 1)[1])
+        for batch in (int(b) for b in args.batches.split(",")):
+            costs = link_thread(args.rounds, batch, texts, meter, lambda: analyze(env))
+            shares = ", ".join(f"{kind} {ms:.3f}" for kind, ms in costs.items())
+            print(f"link database thread, batches of {batch:>3}: ms of CPU a message: {shares}")
+        ms, calls = filing(args.texts, args.group, texts, lambda: analyze(env))
+        print(
+            f"worker filing, groups of {args.group}: {ms:.3f} ms of CPU, {calls:.0f} calls a text"
+        )
+        get_engine().dispose()
+
+
+if __name__ == "__main__":
+    main()
