@@ -86,8 +86,10 @@ def ensure_reporters(session: Session, addresses: Iterable[str]) -> dict[str, Re
     found = lock(keys)
     missing = [key for key in keys if key not in found]
     if missing:
-        session.execute(
-            InsertSkippingDuplicates(Reporter.__table__, "msisdn"),
+        session.execute(  # RETURNING: one multi-row INSERT, not a statement a reporter
+            InsertSkippingDuplicates(Reporter.__table__, "msisdn").returning(
+                Reporter.__table__.c.id
+            ),
             [{"msisdn": key, "masked": mask(key.removeprefix("raw:"))} for key in missing],
         )
         found.update(lock(missing))

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,3 +114,22 @@ def wait_for(predicate: Callable[[], T], timeout_s: float = 20.0, interval_s: fl
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout_s}s waiting for {predicate}")
         time.sleep(interval_s)
+
+
+@contextmanager
+def statements_sent() -> Iterator[list[tuple[str, bool]]]:
+    """The statements sent meanwhile, each with whether the server runs it once per row."""
+    statements: list[tuple[str, bool]] = []
+
+    def count(conn, cursor, statement, parameters, context, many) -> None:  # type: ignore[no-untyped-def]
+        # executemany of one-row statements: psycopg sends the server one statement a row
+        statements.append((statement, many and not context.compiled.effective_returning))
+
+    from models.db import get_engine
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from models import actions
 from models.db import session_scope
 from models.inbound import InboundMessage, store_inbound
+
+from support import statements_sent
 
 
 def _deliver(external_id: str = "abc-1", text: str = "jalan rusak") -> tuple[int, bool]:
@@ -55,3 +58,14 @@ def test_text_is_stored_verbatim(db: dict[str, str]) -> None:
     inbound_id, _ = _deliver("x-2", hostile)
     with session_scope() as session:
         assert session.get(InboundMessage, inbound_id).text == hostile
+
+
+def test_a_groups_new_reporters_are_inserted_in_one_statement(db: dict[str, str]) -> None:
+    """Every text of a busy link's group may come from someone new: not a statement each."""
+    addresses = [f"0812{n:08d}" for n in range(30)]
+    with statements_sent() as sent, session_scope() as session:
+        reporters = actions.ensure_reporters(session, [*addresses, "+62" + addresses[0][1:]])
+    assert len(reporters) == 30
+    assert all(reporter.id for reporter in reporters.values())
+    # Lock the known ones, insert the rest, lock those.
+    assert [many for _, many in sent] == [False] * 3, sent

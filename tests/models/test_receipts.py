@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from sqlalchemy import select
 
-from sqlalchemy import event, select
-
-from models.db import get_engine, session_scope
+from models.db import session_scope
 from models.outbox import (
     OutboundMessage,
     OutboundSegment,
@@ -17,6 +14,7 @@ from models.outbox import (
 )
 
 from channels import sending_row
+from support import statements_sent
 
 
 def _sent(key: str, external_ids: list[str]) -> int:
@@ -86,36 +84,19 @@ def test_a_receipt_for_another_link_leaves_the_message_alone(db: dict[str, str])
     assert _row(ours) == ("sent", None, [None])
 
 
-@contextmanager
-def _statements() -> Iterator[list[tuple[str, bool]]]:
-    """The statements sent meanwhile, each with whether the server runs it once per row."""
-    statements: list[tuple[str, bool]] = []
-
-    def count(conn, cursor, statement, parameters, context, many) -> None:  # type: ignore[no-untyped-def]
-        # executemany of one-row statements: psycopg sends the server one statement a row
-        statements.append((statement, many and not context.compiled.effective_returning))
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_a_busy_links_sends_and_receipts_take_a_few_statements_a_batch(
     db: dict[str, str],
 ) -> None:
     """A receipt for every segment sent: per batch, not per row, or the link falls behind."""
     ids = [sending_row(f"busy{n}", channel="smpp", link="tsel") for n in range(40)]
-    with _statements() as sent, session_scope() as session:
+    with statements_sent() as sent, session_scope() as session:
         mark_sent_many(session, {i: [f"{n:x}00", f"{n:x}01"] for n, i in enumerate(ids)})
     # The messages; their 80 segments.
     assert [many for _, many in sent] == [False] * 2, sent
 
     receipts = [ReceiptUpdate((f"{n:x}0{k}",), "delivered") for n in range(30) for k in (0, 1)]
     receipts += [ReceiptUpdate((f"{n:x}00",), "undeliverable", "err:001") for n in range(30, 40)]
-    with _statements() as recorded:
+    with statements_sent() as recorded:
         assert _record(*receipts) == [True] * 70
     # One read; segments delivered / undeliverable; messages delivered / undeliverable.
     assert [many for _, many in recorded] == [False] * 5, recorded
