@@ -343,16 +343,13 @@ def file_complaints(
                 "link": filing.reply.link,
                 "sector": filing.route.sector,
                 "region_code": filing.route.region_code,
-                "status": Status.RECEIVED,
-                "agency_id": None,  # every row the same columns: one statement for the group
-                "disposition_due_at": None,
                 "anonymous": filing.anonymous,
                 "confidential": filing.confidential,
                 "routing_confidence": filing.route.confidence,
                 "routing_explanation": filing.route.explanation,
                 "created_at": now,
                 "updated_at": now,
-                **(_assignment(agency, due) if agency is not None else {}),
+                **_assignment(agency, due),  # the same columns either way: one statement
             }
         )
     table = Complaint.__table__
@@ -497,14 +494,15 @@ def _assign(complaint: Complaint, agency: Agency, now: datetime) -> None:
         setattr(complaint, column, value)
 
 
-def _assignment(agency: Agency, due: datetime) -> dict[str, object]:
-    """The columns of a complaint handed to `agency`, to be disposed of by `due` (see _assign)."""
+def _assignment(agency: Agency | None, due: datetime) -> dict[str, object]:
+    """The columns of a complaint handed to `agency`, to be disposed of by `due` (see _assign);
+    with no agency, of one nobody holds yet. The same columns either way."""
     return {
-        "agency_id": agency.id,
-        "status": Status.ASSIGNED,
+        "agency_id": agency.id if agency else None,
+        "status": Status.ASSIGNED if agency else Status.RECEIVED,
         "accepted_at": None,
         "followup_due_at": None,
-        "disposition_due_at": due,
+        "disposition_due_at": due if agency else None,
     }
 
 

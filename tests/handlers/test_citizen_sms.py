@@ -223,7 +223,9 @@ def test_aduan_and_lpr_prefixes_are_taken_off(client, sent: Recorder) -> None:
 def test_flood_from_one_number_gets_one_polite_refusal(client, sent: Recorder) -> None:
     number = "081234567805"
     for i in range(3):  # COMPLAINTS_PER_HOUR is 3 in the tests
-        assert "diteruskan ke" in say(client, sent, f"Keluhan nomor {i} jalan rusak Kota Solo", number)
+        assert "diteruskan ke" in say(
+            client, sent, f"Keluhan nomor {i} jalan rusak Kota Solo", number
+        )
     refusal = say(client, sent, "Keluhan keempat Kota Solo", number)
     assert "3 laporan dalam 1 jam" in refusal
     assert partner_get(client, "Keluhan kelima Kota Solo", number).status_code == 200
@@ -326,3 +328,33 @@ def test_every_reply_row_is_gsm7(client, sent: Recorder) -> None:
 
     for row in outbox_rows():
         assert segments(row.text) is not None and segments(row.text) <= 2
+
+
+def test_a_group_files_a_routed_and_an_unroutable_complaint_together(db: dict[str, str]) -> None:
+    """An agency code nobody has (renamed, deactivated) leaves one complaint unassigned, not the
+    whole group unfiled."""
+    routed = actions.Route("LAINNYA", None, "NAS.ADMIN", 0.5, "test", needs_location=False)
+    nowhere = actions.Route("LAINNYA", None, "TIDAK.ADA", 0.5, "test", needs_location=False)
+    with session_scope() as session:
+        filings = [
+            actions.Filing(
+                actions.ensure_reporter(session, number),
+                actions.Channel("http", "telco-a", number),
+                f"keluhan {number}",
+                route,
+            )
+            for number, route in (("081234567811", routed), ("081234567812", nowhere))
+        ]
+        filed = actions.file_complaints(session, filings)
+    assert [(c.status, c.agency_id is not None) for c in filed] == [
+        (Status.ASSIGNED, True),
+        (Status.RECEIVED, False),
+    ]
+    with session_scope() as session:
+        stored = session.scalars(select(Complaint).order_by(Complaint.id)).all()
+        assert [
+            (c.status, c.agency_id is not None, c.disposition_due_at is not None) for c in stored
+        ] == [
+            (Status.ASSIGNED, True, True),
+            (Status.RECEIVED, False, False),
+        ]
