@@ -329,7 +329,12 @@ class _Message:
 def _receipt_segments(
     session: Session, channel: str, link: str, wanted: set[str]
 ) -> list[_Segment]:
-    """Every segment of the messages the wanted ids name, oldest first, with its message."""
+    """Every segment of the messages the wanted ids name, oldest first, with its message.
+
+    Locked: a second transaction reporting on the same message waits here and
+    then reads what the first one wrote, instead of overwriting it with what
+    it read before (a late 'accepted' over 'delivered').
+    """
     s, m = SEGMENTS.c, MESSAGES.c
     named = select(s.outbound_id).where(
         s.channel == channel, s.link == link, s.external_id.in_(wanted)
@@ -349,6 +354,7 @@ def _receipt_segments(
         .join(MESSAGES, m.id == s.outbound_id)
         .where(s.outbound_id.in_(named))
         .order_by(s.id)
+        .with_for_update()  # a partner's reports of one message may race in two transactions
     )
     messages: dict[int, _Message] = {}
     segments = []

@@ -20,7 +20,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -35,9 +35,11 @@ log = logging.getLogger(__name__)
 BIND_RECEIVER, BIND_TRANSMITTER, BIND_TRANSCEIVER = 0x00000001, 0x00000002, 0x00000009
 ENQUIRE_LINK = 0x00000015
 RESP = 0x80000000
+SUBMIT_SM_RESP = 0x80000004
 ESME_RINVPASWD = 0x0000000E
 REDELIVER_AFTER_S = 0.2
 DELIVER_TIMEOUT_S = 5.0
+ORDER_WAIT_S = 5.0  # how long a receipt waits for its submit_sm_resp (or, early, the reverse)
 IdFormat = Literal["dec", "hex", "empty", "hex-dec"]
 ReceiptStyle = Literal["tlv", "text", "none"]
 T = TypeVar("T")
@@ -87,6 +89,11 @@ def _nodelay(writer: asyncio.StreamWriter) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+async def _at_most(waiting: Awaitable[Any], timeout_s: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(waiting, timeout_s)
+
+
 async def _read_pdu(reader: asyncio.StreamReader) -> bytes:
     head = await reader.readexactly(4)
     (length,) = struct.unpack(">L", head)
@@ -119,6 +126,11 @@ class Simulator:
         self.refused_binds = 0
         self.binds: list[str] = []  # bind command names, in order
         self.mute_enquire_link = False  # swallow the ESMEs' enquire_link, as a hung SMSC does
+        # Receipts follow their submit_sm_resp on the wire, as an SMSC's do (smpp34 writes its
+        # responses and deliver_sm on tasks of its own, in no set order). Early: each receipt
+        # is acknowledged before its submit_sm_resp is sent, as some SMSCs do under load.
+        self.early_receipts = False
+        self._in_order: dict[str, asyncio.Event] = {}  # message_id -> the first of the two is out
         self._throttle = 0
         self._counter = itertools.count(1000)
         self._receivers: dict[str, smpp34.Esme] = {}
@@ -236,13 +248,32 @@ class Simulator:
                 if rewrite and command == rewrite[0]:
                     pdu = pdu[:4] + struct.pack(">L", rewrite[1]) + pdu[8:]
                     rewrite = None
+                first_out = (
+                    self._in_order.pop(_cstrings(pdu[16:], 1)[0], None)
+                    if command == SUBMIT_SM_RESP
+                    else None
+                )
+                if first_out is not None and self.early_receipts:
+                    self._spawn(self._write_after(first_out, writer, pdu))
+                    continue
                 writer.write(pdu)
                 await writer.drain()
+                if first_out is not None:
+                    first_out.set()
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
         finally:
             self._connections.discard(writer)
             writer.transport.abort()
+
+    @staticmethod
+    async def _write_after(
+        first_out: asyncio.Event, writer: asyncio.StreamWriter, pdu: bytes
+    ) -> None:
+        """An early receipt's submit_sm_resp, once the receipt is acknowledged."""
+        await _at_most(first_out.wait(), ORDER_WAIT_S)
+        if not writer.is_closing():
+            writer.write(pdu)
 
     # -- the SMSC -----------------------------------------------------------------------
     async def _serve(self) -> None:
@@ -270,6 +301,9 @@ class Simulator:
             return
         number = next(self._counter)
         message_id = self._message_id(number, for_receipt=False)
+        receipt = event.registered_delivery & 1 and self.receipts != "none" and self.ids != "empty"
+        if receipt:
+            first_out = self._in_order[message_id] = asyncio.Event()
         event.accept(message_id)
         self.submitted.append(
             Submitted(
@@ -282,12 +316,25 @@ class Simulator:
                 message_id,
             )
         )
-        if event.registered_delivery & 1 and self.receipts != "none" and self.ids != "empty":
-            self._spawn(self._receipt(event, self._message_id(number, for_receipt=True)))
+        if receipt:
+            self._spawn(self._receipt(event, message_id, self._message_id(number, True), first_out))
 
-    async def _receipt(self, event: smpp34.SubmitSmEvent, message_id: str) -> None:
+    async def _receipt(
+        self, event: smpp34.SubmitSmEvent, resp_id: str, message_id: str, first_out: asyncio.Event
+    ) -> None:
+        """The receipt's deliver_sm after its submit_sm_resp, or (early) the other way round."""
+        if self.early_receipts:
+            mo = await self._push_receipt(event, message_id)
+            await _at_most(mo.acked.wait(), ORDER_WAIT_S)
+            first_out.set()
+        else:
+            await _at_most(first_out.wait(), ORDER_WAIT_S)
+            await self._push_receipt(event, message_id)
+        self._in_order.pop(resp_id, None)  # a response that never reached the relay
+
+    async def _push_receipt(self, event: smpp34.SubmitSmEvent, message_id: str) -> Mo:
         if self.receipts == "tlv":
-            await self.push(
+            return await self.push(
                 event.destination_addr,
                 b"",
                 destination_addr=event.source_addr,
@@ -297,13 +344,12 @@ class Simulator:
                     smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, b"\x02"),
                 ],
             )
-            return
         stamp = time.strftime("%y%m%d%H%M")
         text = (
             f"id:{message_id} sub:001 dlvrd:001 submit date:{stamp} done date:{stamp} "
             "stat:DELIVRD err:000 text:"
         )
-        await self.push(
+        return await self.push(
             event.destination_addr,
             text.encode(),
             destination_addr=event.source_addr,

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import threading
+
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
 
 from models.db import session_scope
 from models.outbox import (
     OutboundMessage,
     OutboundSegment,
+    OutboxStatus,
     ReceiptUpdate,
     mark_sent_many,
     record_receipts,
 )
 
 from channels import sending_row
-from support import statements_sent
+from support import migrated_pg_database, statements_sent, wait_for
 
 
 def _sent(key: str, external_ids: list[str]) -> int:
@@ -102,3 +106,60 @@ def test_a_busy_links_sends_and_receipts_take_a_few_statements_a_batch(
     assert [many for _, many in recorded] == [False] * 5, recorded
     assert [_row(i)[0] for i in ids] == ["delivered"] * 30 + ["sent"] * 10
     assert _row(ids[-1]) == ("sent", "undeliverable", ["undeliverable", None])
+
+
+def _waiting_for_a_lock(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(
+            conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        )
+
+
+def test_reports_racing_in_two_transactions_keep_the_final_state() -> None:
+    """Kannel reports 'accepted' and 'delivered' on one message at once, and a partner's web
+    hook may take both in two transactions: the later one waits for the first and reads what it
+    wrote, rather than writing 'accepted' over 'delivered' from what it read before."""
+    with migrated_pg_database() as engine:
+        with Session(engine) as session, session.begin():
+            row = OutboundMessage(
+                recipient="+6281234567802",
+                sender="1708",
+                text="LAPOR! uji",
+                template="ack_new",
+                channel="http",
+                link="kannel",
+                idempotency_key="race",
+                status=OutboxStatus.SENDING,
+            )
+            session.add(row)
+            session.flush()
+            outbound_id = row.id
+            mark_sent_many(session, {outbound_id: ["7001"]})
+
+        def report(state: str) -> Session:
+            session = Session(engine)
+            session.begin()
+            update = ReceiptUpdate(("7001",), state)
+            assert record_receipts(session, channel="http", link="kannel", receipts=[update])
+            return session
+
+        first = report("delivered")
+        late = threading.Thread(target=lambda: report("accepted").commit())
+        late.start()
+        wait_for(lambda: _waiting_for_a_lock(engine), timeout_s=10)
+        first.commit()
+        late.join(10)
+        with Session(engine) as session:
+            message = session.get(OutboundMessage, outbound_id)
+            assert message is not None
+            segment = session.scalar(select(OutboundSegment.dlr_state))
+            assert (message.status, message.dlr_state, segment) == (
+                "delivered",
+                "delivered",
+                "delivered",
+            )

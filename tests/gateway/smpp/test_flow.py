@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -58,6 +59,28 @@ def test_mo_gets_its_reply_and_receipt(
 
     wait_for(delivered, timeout_s=10)
     assert sorted(sim.sim.binds) == (["trx"] if bind == "trx" else ["rx", "tx"])
+
+
+def test_receipt_that_overtakes_its_submit_sm_resp_marks_the_reply_delivered(
+    sim: SimulatorThread, start_link: Callable[..., tuple[Link, Inbox]]
+) -> None:
+    """Some SMSCs report delivery before they answer the submit_sm: the receipt is kept."""
+    from models.db import session_scope
+    from models.outbox import OutboundMessage
+
+    sim.sim.early_receipts = True
+    link, _ = start_link(link_config(sim))
+    wait_for(link.bound, timeout_s=10)
+    wait_for(sim.push("6281234567891", b"Banjir di RT 04").acked.is_set, timeout_s=10)
+    wait_for(lambda: sim.sim.submitted, timeout_s=10)
+
+    def reply() -> tuple[str, str | None, list[str]]:
+        with session_scope() as session:
+            row = session.execute(select(OutboundMessage)).scalar_one()
+            return row.status, row.dlr_state, json.loads(row.external_ids)
+
+    wait_for(lambda: reply()[0] == "delivered", timeout_s=10)
+    assert reply() == ("delivered", "delivered", [sim.sim.submitted[0].message_id])
 
 
 def _udh(ref: int, total: int, seq: int) -> bytes:
