@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ClauseElement, Insert
@@ -35,7 +37,37 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql+psycopg"):
         cache_bulk_statements()
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_S = 1.0
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat in the pool a while.
+
+    A busy link or worker takes its connection back many times a second, and
+    pool_pre_ping's SELECT 1 on every checkout was a round trip a transaction
+    (bench/bench_batches.py). A connection idle long enough for the server to
+    have restarted or dropped it is pinged; one that fails is replaced, and
+    so is every connection pooled before it, as pool_pre_ping does.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["idle_from"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        idle_from = record.info.pop("idle_from", None)  # none: a new connection
+        if idle_from is None or time.monotonic() - idle_from < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise InvalidatePoolError(f"pooled connection failed its ping: {exc}") from exc
 
 
 BULK_PARAMS_CACHED = 3000  # a 256-row batch of inbound messages has 2,560 parameters

@@ -5,11 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import psycopg._queries as queries
 import pytest
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, column, select, values
+from sqlalchemy import (
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    column,
+    select,
+    text,
+    values,
+)
 from sqlalchemy.exc import IntegrityError
 
+import models.db
 from models.db import BULK_PARAMS_CACHED, InsertSkippingDuplicates, make_engine
 
 from support import PG_SERVER_URL, migrated_pg_database
@@ -31,6 +44,43 @@ def test_a_repeated_bulk_statement_is_converted_once_and_answers_correctly() -> 
     assert first == again == rows
     assert after.hits == before.hits + 1 and after.misses == before.misses
     assert queries.MAX_CACHED_STATEMENT_PARAMS == BULK_PARAMS_CACHED
+
+
+def _backend_pid(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(text("SELECT pg_backend_pid()")))
+
+
+def test_a_connection_the_server_dropped_while_it_was_idle_is_replaced_before_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A PostgreSQL restart or an idle timeout kills pooled connections: the next
+    transaction gets a live one instead of an error."""
+    monkeypatch.setattr(models.db, "PING_AFTER_IDLE_S", 0.0)
+    engine = make_engine(PG_SERVER_URL)
+    try:
+        dropped = _backend_pid(engine)
+        with psycopg.connect(PG_SERVER_URL.replace("+psycopg", ""), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (dropped,))
+        assert _backend_pid(engine) != dropped
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_back_in_use_at_once_is_not_pinged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ping is a round trip: a busy link's transactions follow each other without one."""
+    engine = make_engine(PG_SERVER_URL)
+    pings: list[object] = []
+    monkeypatch.setattr(engine.dialect, "do_ping", pings.append)
+    try:
+        first = _backend_pid(engine)
+        assert [_backend_pid(engine) for _ in range(5)] == [first] * 5
+        assert pings == []
+        monkeypatch.setattr(models.db, "PING_AFTER_IDLE_S", 0.0)  # as if idle for a while
+        assert _backend_pid(engine) == first
+        assert len(pings) == 1
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
