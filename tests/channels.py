@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
@@ -88,19 +90,29 @@ def store_texts(messages: list[tuple[str, str]], tag: str) -> list[int]:
         ]
 
 
-def sending_row(key: str, *, channel: str, link: str, recipient: str = "+6281234567802") -> int:
-    """An outbox row a sender has claimed (status `sending`), as if a job were sending it."""
-    with session_scope() as session:
-        row = OutboundMessage(
-            recipient=recipient,
-            sender="1708",
-            text="LAPOR! uji",
-            template="ack_new",
-            channel=channel,
-            link=link,
-            idempotency_key=key,
-            status=OutboxStatus.SENDING,
-        )
-        session.add(row)
-        session.flush()
+def sending_row(
+    key: str,
+    *,
+    channel: str,
+    link: str,
+    recipient: str = "+6281234567802",
+    session: Session | None = None,
+) -> int:
+    """An outbox row a sender has claimed (status `sending`), as if a job were sending it.
+
+    Added in `session` when given (a test's own database), else committed on its own.
+    """
+    row = OutboundMessage(
+        recipient=recipient,
+        sender="1708",
+        text="LAPOR! uji",
+        template="ack_new",
+        channel=channel,
+        link=link,
+        idempotency_key=key,
+        status=OutboxStatus.SENDING,
+    )
+    with session_scope() if session is None else nullcontext(session) as target:
+        target.add(row)
+        target.flush()
         return row.id

@@ -11,7 +11,6 @@ from models.db import session_scope
 from models.outbox import (
     OutboundMessage,
     OutboundSegment,
-    OutboxStatus,
     ReceiptUpdate,
     mark_sent_many,
     record_receipts,
@@ -126,19 +125,7 @@ def test_reports_racing_in_two_transactions_keep_the_final_state() -> None:
     wrote, rather than writing 'accepted' over 'delivered' from what it read before."""
     with migrated_pg_database() as engine:
         with Session(engine) as session, session.begin():
-            row = OutboundMessage(
-                recipient="+6281234567802",
-                sender="1708",
-                text="LAPOR! uji",
-                template="ack_new",
-                channel="http",
-                link="kannel",
-                idempotency_key="race",
-                status=OutboxStatus.SENDING,
-            )
-            session.add(row)
-            session.flush()
-            outbound_id = row.id
+            outbound_id = sending_row("race", channel="http", link="kannel", session=session)
             mark_sent_many(session, {outbound_id: ["7001"]})
 
         def report(state: str) -> Session:
