@@ -95,7 +95,9 @@ class SectorClassifier:
         total = sum(exp.values())
         sector = max(log_scores, key=lambda s: (log_scores[s], s))
         probability = exp[sector] / total
-        if sector == UNKNOWN_SECTOR or (rules_silent and probability < self.settings.min_probability):
+        if sector == UNKNOWN_SECTOR or (
+            rules_silent and probability < self.settings.min_probability
+        ):
             return SectorResult(UNKNOWN_SECTOR, 0.0, (), False, ruled.scores)
         agreed = sector == ruled.sector
         learned = model.explain(sector, predicted.present)

@@ -190,9 +190,7 @@ class Router:
         return self.agencies[NATIONAL_ADMIN], False
 
 
-def load_regions(
-    config_dir: Path, rules: SectorRules
-) -> tuple[list[tuple[str, str]], RegionIndex]:
+def load_regions(config_dir: Path, rules: SectorRules) -> tuple[list[tuple[str, str]], RegionIndex]:
     """The region CSV rows and their index (rule words are not places when unmarked)."""
     with (config_dir / REGIONS_CSV).open(encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)

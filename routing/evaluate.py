@@ -155,8 +155,9 @@ def score_sms(router: Router, path: Path) -> Report:
             if want_region == NO_PLACE:
                 no_place.add(decision.region_code is None, miss)
             else:
-                region.add(_same_region(decision.region_code, want_region),
-                           f"want {want_region}: {miss}")
+                region.add(
+                    _same_region(decision.region_code, want_region), f"want {want_region}: {miss}"
+                )
     return Report(path.name, sector, region, no_place)
 
 

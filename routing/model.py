@@ -61,7 +61,9 @@ class SectorModel:
         self.alpha = alpha
         self.ignore = ignore
         self.doc_counts = dict(sorted(doc_counts.items()))
-        self.feature_counts = {f: dict(sorted(c.items())) for f, c in sorted(feature_counts.items())}
+        self.feature_counts = {
+            f: dict(sorted(c.items())) for f, c in sorted(feature_counts.items())
+        }
         self.sectors = list(self.doc_counts)
         vocabulary = len(self.feature_counts)
         totals: dict[str, int] = defaultdict(int)
@@ -156,7 +158,9 @@ class SectorModel:
         if sector not in self._unseen:
             return ()
         lifts = {
-            feature: self._gain[feature].get(sector, 0.0) + self._unseen[sector] - self._mean[feature]
+            feature: self._gain[feature].get(sector, 0.0)
+            + self._unseen[sector]
+            - self._mean[feature]
             for feature in present
         }
         ranked = sorted(present, key=lambda f: (-lifts[f], f))

@@ -166,11 +166,7 @@ class RegionIndex:
     def names_in_text(self, code: str, normalised_text: str) -> bool:
         """Whether a name or alias of kabupaten/kota or province `code` occurs in the text."""
         padded = f" {normalised_text} "
-        return any(
-            f" {key} " in padded
-            for key, codes in self._by_name.items()
-            if code in codes
-        )
+        return any(f" {key} " in padded for key, codes in self._by_name.items() if code in codes)
 
     # -------------------------------------------------------------- detection
     def detect(self, toks: list[str], hint_toks: Sequence[str] = ()) -> RegionMatch | None:
@@ -364,8 +360,10 @@ class RegionIndex:
         if not kab_score:
             return self._province_only(province_score)
         ranked = sorted(
-            ((score + _PROVINCE_BONUS * province_score.get(code[:2], 0.0), code)
-             for code, score in kab_score.items()),
+            (
+                (score + _PROVINCE_BONUS * province_score.get(code[:2], 0.0), code)
+                for code, score in kab_score.items()
+            ),
             reverse=True,
         )
         best_score, best = ranked[0]
@@ -397,8 +395,10 @@ class RegionIndex:
                 continue
             (code,) = inside
             marked = mention.strong or level_of(code) == 3
-            if marked and level_of(code) > level_of(best) and (
-                level_of(best) == 2 or code.startswith(best + ".")
+            if (
+                marked
+                and level_of(code) > level_of(best)
+                and (level_of(best) == 2 or code.startswith(best + "."))
             ):
                 best = code
         return best

@@ -229,7 +229,10 @@ def test_the_cron_role_registers_the_deadline_sweep(
     (cron,) = started
     jobs = {job.func_name: job for job in cron.get_jobs()}
     deadlines = jobs["handlers.sla_sweep.sweep_deadlines"]
-    assert (deadlines.queue_name, deadlines.interval) == (MAINTENANCE_QUEUE, rules().sweep_interval_s)
+    assert (deadlines.queue_name, deadlines.interval) == (
+        MAINTENANCE_QUEUE,
+        rules().sweep_interval_s,
+    )
     assert "models.sweep.sweep_messages" in jobs
     job = deadlines.enqueue(get_redis())  # what the scheduler does every interval
     assert job.origin == MAINTENANCE_QUEUE and job.perform() == DeadlineReport()

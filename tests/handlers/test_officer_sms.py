@@ -242,7 +242,9 @@ def test_dispute_and_field_inspection_set_the_follow_up_time_info_shows_it(
     assert f"Anda terima (jenis sengketa). Batas tindak lanjut {sla.local_date(due)}." in accepted
     assert f"Batas tindak lanjut {sla.local_date(due)}." in phones.next(CITIZEN)
     info = phones.say(PUPR, f"INFO {n}")
-    assert f"jenis sengketa, batas {sla.local_date(due)}." in info and f"Rute: {explanation}" in info
+    assert (
+        f"jenis sengketa, batas {sla.local_date(due)}." in info and f"Rute: {explanation}" in info
+    )
 
     changed = phones.say(PUPR, f"terima #{n} lapangan")
     _, accepted_again, due, _ = deadlines(n)
