@@ -33,8 +33,11 @@ def _record(*receipts: ReceiptUpdate) -> list[bool]:
         return record_receipts(session, channel="smpp", link="tsel", receipts=list(receipts))
 
 
-def _row(outbound_id: int) -> tuple[str, str | None, list[str | None]]:
-    with session_scope() as session:
+def _row(
+    outbound_id: int, engine: Engine | None = None
+) -> tuple[str, str | None, list[str | None]]:
+    """Status, dlr_state and the segments' states (on `engine`: a test's own database)."""
+    with session_scope() if engine is None else Session(engine) as session:
         row = session.get(OutboundMessage, outbound_id)
         assert row is not None
         segments = session.scalars(
@@ -141,12 +144,4 @@ def test_reports_racing_in_two_transactions_keep_the_final_state() -> None:
         wait_for(lambda: _waiting_for_a_lock(engine), timeout_s=10)
         first.commit()
         late.join(10)
-        with Session(engine) as session:
-            message = session.get(OutboundMessage, outbound_id)
-            assert message is not None
-            segment = session.scalar(select(OutboundSegment.dlr_state))
-            assert (message.status, message.dlr_state, segment) == (
-                "delivered",
-                "delivered",
-                "delivered",
-            )
+        assert _row(outbound_id, engine) == ("delivered", "delivered", ["delivered"])
