@@ -140,10 +140,12 @@ def test_step_by_step_and_replay_after_redis_loss_agree(
 
 def test_odd_caller_ids_get_a_screen_too(post: Callable[[str, str, str], str]) -> None:
     """Whatever the aggregator puts in sessionId and phoneNumber (it is not ours to trust)."""
-    ids = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=140)
+    ids = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=140).filter(
+        lambda value: value.replace("\x00", "").strip()  # else no id at all: refused (400)
+    )
 
     @EXAMPLES
-    @given(ids.filter(str.strip), ids.filter(str.strip), walk(star=True).map("*".join))
+    @given(ids, ids, walk(star=True).map("*".join))
     def check(session_id: str, phone: str, text: str) -> None:
         post(session_id, phone, text)
 

@@ -118,3 +118,16 @@ def test_the_sector_menu_lists_every_routing_sector_once() -> None:
     codes = [code for code, _ in sectors()]
     assert sorted(codes) == sorted([*get_router().rules.sectors, UNKNOWN_SECTOR])
     assert len(codes) > 2 * PAGE_SIZE  # paging is really exercised
+
+
+@pytest.mark.parametrize("phone", ["", "  ", "\x00", "\x00 \x00"])
+def test_a_request_without_a_caller_id_is_refused(client, phone: str) -> None:
+    """Nothing left once NUL and spaces are dropped: no caller to show a screen to."""
+    response = client.post(
+        "/ussd",
+        data={"sessionId": "ATUid_x", "serviceCode": "*1708#", "phoneNumber": phone, "text": ""},
+    )
+    assert (response.status_code, response.get_data(as_text=True)) == (
+        400,
+        "sessionId and phoneNumber are required",
+    )
