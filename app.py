@@ -68,8 +68,14 @@ def prepare_database() -> None:
 
 
 def run_worker(burst: bool = False) -> None:
-    """An RQ worker on every queue, with RQ's scheduler for delayed retries."""
+    """An RQ worker on every queue, with RQ's scheduler for delayed retries.
+
+    Round robin: a worker that just ran an inbound job (a busy link's can last
+    handlers.jobs.DRAIN_S) looks at the other queues first, so replies to HTTP
+    partners and the sweeps are not held back by a steady stream of SMS.
+    """
     from rq import SimpleWorker
+    from rq.worker import DequeueStrategy
 
     from handlers.router import warm_up
     from models.queues import QUEUES, get_redis
@@ -77,7 +83,12 @@ def run_worker(burst: bool = False) -> None:
     warm_up()  # the router before the first job, not during it
     settle_heap()
     worker = SimpleWorker(list(QUEUES), connection=get_redis())
-    worker.work(burst=burst, with_scheduler=True, logging_level=get_settings().log_level)
+    worker.work(
+        burst=burst,
+        with_scheduler=True,
+        logging_level=get_settings().log_level,
+        dequeue_strategy=DequeueStrategy.ROUND_ROBIN,
+    )
 
 
 def run_cron() -> None:

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 GROUP = 100  # messages per transaction: one commit for many, a short write lock on SQLite
-DRAIN_S = 5.0  # a job drains a backlog this long, then leaves the rest to a new job
+DRAIN_S = 1.0  # a job files this long, then hands on: jobs of other queues wait no longer
 FILING_LOCK = 1708  # PostgreSQL advisory lock held by the worker filing a partial group
 
 
@@ -34,24 +34,28 @@ def process_inbound(ids: list[int]) -> None:
     commit per group instead of per message is what lets a busy link keep
     up. A job takes the oldest waiting messages, `ids` among them (they are
     what woke it: a job that starts takes every message still waiting, as
-    models.queues.wake_inbound relies on), a group at a time while its
-    groups come out full. If anything in a group fails, the group is rolled
-    back whole and its messages handled again one per transaction, so only
-    the failing one is marked failed.
+    models.queues.wake_inbound relies on), a group at a time until a claim
+    finds nothing, for up to DRAIN_S: on a busy link the next messages have
+    arrived while a group was filed, and taking them in the same job saves
+    RQ's few milliseconds of CPU a job (bench_smpp.py at 500 MO/s: a job per
+    group before, a group every 20 ms). If anything in a group fails, the
+    group is rolled back whole and its messages handled again one per
+    transaction, so only the failing one is marked failed.
     """
     deadline = time.monotonic() + DRAIN_S
     while True:
         claimed: list[int] = []
         try:
-            full = _process_group(None, claimed) == GROUP
+            _process_group(None, claimed)
         except Exception:
             log.warning("inbound group of %d failed; one by one", len(claimed), exc_info=True)
             _process_one_by_one(claimed)
-            full = len(claimed) == GROUP
-        if not full:
+            if len(claimed) < GROUP:  # what could not even be marked failed waits for the sweep
+                return
+        if not claimed:
             return
         if time.monotonic() >= deadline:
-            wake_inbound([])  # more is waiting: a fresh job, behind whatever else is queued
+            wake_inbound([])  # more may be waiting: a fresh job, behind whatever else is queued
             return
 
 
@@ -64,11 +68,11 @@ def _process_one_by_one(group: list[int]) -> None:
             _mark_failed_safely(inbound_id, exc)
 
 
-def _process_group(ids: list[int] | None, claimed: list[int]) -> int:
+def _process_group(ids: list[int] | None, claimed: list[int]) -> None:
     """Claim `ids` (None: the oldest GROUP waiting) and handle them in one transaction.
 
     Any failure rolls all of it back; `claimed` then still tells which
-    messages the group held. Returns how many messages it handled.
+    messages the group held.
     """
     with session_scope() as session:
         if ids is None:
@@ -80,7 +84,6 @@ def _process_group(ids: list[int] | None, claimed: list[int]) -> int:
         # until the group commits, see actions.ensure_reporters).
         messages.sort(key=lambda m: (reporter_key(m.sender), m.id))
         handle_group(session, messages)
-        return len(messages)
 
 
 def claim_group(session: Session) -> list[InboundMessage]:
@@ -101,34 +104,34 @@ def claim_group(session: Session) -> list[InboundMessage]:
     if session.get_bind().dialect.name != "postgresql":
         return _claim(session, true(), GROUP)
     turn = session.scalar(select(func.pg_try_advisory_xact_lock(FILING_LOCK)))
-    ids = list(session.scalars(waiting(true(), GROUP)))
-    if not turn and len(ids) < GROUP:
+    messages = _claim(session, true(), GROUP)
+    if not turn and len(messages) < GROUP:
         session.execute(select(func.pg_advisory_xact_lock(FILING_LOCK)))
-        ids += session.scalars(waiting(InboundMessage.id.not_in(ids), GROUP - len(ids)))
-    return _mark_processed(session, ids)
+        messages += _claim(session, true(), GROUP - len(messages))
+    return messages
 
 
 def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[InboundMessage]:
-    """Up to `limit` of the messages `which` picks still waiting, oldest first, now `processed`."""
-    return _mark_processed(session, list(session.scalars(waiting(which, limit))))
-
-
-def _mark_processed(session: Session, ids: list[int]) -> list[InboundMessage]:
-    """The claim of messages `waiting` locked: theirs to handle, in this transaction.
+    """Up to `limit` of the messages `which` picks still waiting, oldest first, now `processed`:
+    theirs to handle, in this transaction; one statement.
 
     SKIP LOCKED: a message another worker has claimed is theirs (they handle
-    it or roll back, leaving it for the sweep) and nobody waits for them. Two
-    statements: an UPDATE ... WHERE id IN (SELECT ... LIMIT ... SKIP LOCKED)
-    may run its subquery more than once and claim more than `limit`. The
-    UPDATE checks the state again: SQLite has no row locks, only one writer.
+    it or roll back, leaving it for the sweep) and nobody waits for them. On
+    PostgreSQL the pick is a MATERIALIZED CTE, run once: as a plain IN
+    (SELECT ... LIMIT) subquery it may run more than once and claim more than
+    `limit`. SQLite keeps the subquery (Python's sqlite3 opens no transaction
+    for a statement that starts with WITH) and has only one writer anyway;
+    the UPDATE checks the state again for it.
     """
-    if not ids:
-        return []
+    pick = waiting(which, limit)
+    if session.get_bind().dialect.name == "postgresql":
+        pick = select(pick.cte("picked").prefix_with("MATERIALIZED").c.id)
     return list(
         session.scalars(
             update(InboundMessage)
             .where(
-                InboundMessage.id.in_(ids), in_state(InboundMessage.state, InboundState.RECEIVED)
+                InboundMessage.id.in_(pick),
+                in_state(InboundMessage.state, InboundState.RECEIVED),
             )
             .values(state=InboundState.PROCESSED, processed_at=utcnow())
             .returning(InboundMessage)

@@ -67,8 +67,9 @@ def ensure_reporters(session: Session, addresses: Iterable[str]) -> dict[str, Re
     for each other instead of deadlocking; SQLite has one writer anyway)
     handle a reporter's messages one transaction at a time, so two copies of
     a text on two workers cannot both pass the duplicate check or the hourly
-    limit. First messages insert their rows without failing when a copy on
-    another worker just did.
+    limit. First messages insert their rows (a row this transaction inserted
+    is its own until it commits) without failing when a copy on another
+    worker just did: only those are read and locked again.
     """
     keys = sorted({reporter_key(address) for address in addresses})
     if not keys:
@@ -86,13 +87,14 @@ def ensure_reporters(session: Session, addresses: Iterable[str]) -> dict[str, Re
     found = lock(keys)
     missing = [key for key in keys if key not in found]
     if missing:
-        session.execute(  # RETURNING: one multi-row INSERT, not a statement a reporter
-            InsertSkippingDuplicates(Reporter.__table__, "msisdn").returning(
-                Reporter.__table__.c.id
-            ),
+        inserted = session.scalars(  # RETURNING: one multi-row INSERT, not a statement a reporter
+            InsertSkippingDuplicates(Reporter, "msisdn").returning(Reporter),
             [{"msisdn": key, "masked": mask(key.removeprefix("raw:"))} for key in missing],
         )
-        found.update(lock(missing))
+        found.update((reporter.msisdn, reporter) for reporter in inserted)
+        raced = [key for key in missing if key not in found]
+        if raced:
+            found.update(lock(raced))
     return found
 
 

@@ -133,7 +133,8 @@ class InsertSkippingDuplicates(Insert):
 
     inherit_cache = True
 
-    def __init__(self, table: Table, *conflict_columns: str) -> None:
+    def __init__(self, table: Table | type[object], *conflict_columns: str) -> None:
+        """`table` a Table, or a mapped class: RETURNING it then gives ORM objects."""
         super().__init__(table)
         self._post_values_clause = _SkipDuplicates(conflict_columns)
 
