@@ -124,7 +124,10 @@ class Submitter:
         return len(self._inflight)
 
     def oldest_sent_at(self) -> float | None:
-        return min((sent_at for _, sent_at in self._inflight.values()), default=None)
+        """The first in flight is the oldest: submitted in time order, a dict keeps that order."""
+        for _, sent_at in self._inflight.values():
+            return sent_at
+        return None
 
     def sendable(self, now: float) -> int:
         """How many segments may be submitted now (window room, queue, no throttle pause)."""

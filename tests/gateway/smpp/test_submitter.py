@@ -63,3 +63,26 @@ def test_hold_is_configurable_and_never_below_the_window() -> None:
     assert _link(hold=10).capacity == 10
     with pytest.raises(ValueError, match="hold"):
         _link(hold=5)
+
+
+def test_the_oldest_submit_sm_in_flight_is_what_times_the_link_out() -> None:
+    """A link is declared dead when its oldest submit_sm goes unanswered, answered ones aside;
+    a throttled segment goes again as the newest."""
+    submitter = Submitter(_link(), lambda outcome: None)
+    submitter.accepting = True
+    assert submitter.oldest_sent_at() is None
+    submitter.add(_claims(1, 3))
+    for sequence, at in ((1, 10.0), (2, 11.0), (3, 12.0)):
+        pending = submitter.next_ready(at)
+        assert pending is not None
+        submitter.submitted(sequence, pending, at)
+    assert submitter.oldest_sent_at() == 10.0
+    submitter.on_response(1, consts.SMPP_ESME_ROK, "id1", 13.0)
+    assert submitter.oldest_sent_at() == 11.0
+    submitter.on_response(2, consts.SMPP_ESME_RTHROTTLED, "", 14.0)
+    assert submitter.oldest_sent_at() == 12.0
+    again = submitter.next_ready(30.0)  # after the throttle pause
+    assert again is not None and again.message.claim.id == 2
+    submitter.submitted(4, again, 30.0)
+    submitter.on_response(3, consts.SMPP_ESME_ROK, "id3", 31.0)
+    assert submitter.oldest_sent_at() == 30.0
