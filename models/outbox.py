@@ -12,8 +12,21 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Select, String, Text, case, insert, select, text, update
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Text,
+    bindparam,
+    case,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, in_state, utcnow
@@ -160,6 +173,9 @@ def renew_lease(session: Session, ids: list[int]) -> int:
     return result.rowcount or 0
 
 
+_INSERT_SEGMENTS = insert(SEGMENTS).returning(SEGMENTS.c.id)
+
+
 def mark_sent(session: Session, outbound_id: int, external_ids: list[str]) -> None:
     """The carrier accepted the message: keep its ids for delivery receipts."""
     mark_sent_many(session, {outbound_id: external_ids})
@@ -201,7 +217,7 @@ def mark_sent_many(session: Session, sent: dict[int, list[str]]) -> None:
         if external_id
     ]
     if segments:  # RETURNING: one multi-row INSERT, not a statement a segment
-        session.execute(insert(SEGMENTS).returning(SEGMENTS.c.id), segments)
+        session.execute(_INSERT_SEGMENTS, segments)
 
 
 def backoff(attempts: int, base_s: float = 5.0, cap_s: float = 3600.0) -> float:
@@ -326,20 +342,15 @@ class _Message:
     changed: dict[str, str | None] = field(default_factory=dict)
 
 
-def _receipt_segments(
-    session: Session, channel: str, link: str, wanted: set[str]
-) -> list[_Segment]:
-    """Every segment of the messages the wanted ids name, oldest first, with its message.
-
-    Locked: a second transaction reporting on the same message waits here and
-    then reads what the first one wrote, instead of overwriting it with what
-    it read before (a late 'accepted' over 'delivered').
-    """
+def _segments_named() -> Select[tuple[Any, ...]]:
+    """Every segment (and its message) of the messages with a segment of these ids on a link."""
     s, m = SEGMENTS.c, MESSAGES.c
     named = select(s.outbound_id).where(
-        s.channel == channel, s.link == link, s.external_id.in_(wanted)
+        s.channel == bindparam("channel"),
+        s.link == bindparam("link"),
+        s.external_id.in_(bindparam("wanted", expanding=True)),
     )
-    rows = session.execute(
+    return (
         select(
             s.id,
             s.outbound_id,
@@ -355,6 +366,24 @@ def _receipt_segments(
         .where(s.outbound_id.in_(named))
         .order_by(s.id)
         .with_for_update()  # a partner's reports of one message may race in two transactions
+    )
+
+
+# Built once: a link's database thread reads it for every batch of receipts.
+_SEGMENTS_NAMED = _segments_named()
+
+
+def _receipt_segments(
+    session: Session, channel: str, link: str, wanted: set[str]
+) -> list[_Segment]:
+    """Every segment of the messages the wanted ids name, oldest first, with its message.
+
+    Locked: a second transaction reporting on the same message waits here and
+    then reads what the first one wrote, instead of overwriting it with what
+    it read before (a late 'accepted' over 'delivered').
+    """
+    rows = session.execute(
+        _SEGMENTS_NAMED, {"channel": channel, "link": link, "wanted": sorted(wanted)}
     )
     messages: dict[int, _Message] = {}
     segments = []
