@@ -349,6 +349,7 @@ def stages(env: dict[str, str], numbers: list[str]) -> str:
     """Where the paced run's time went, from the database's timestamps (p50 / p99, ms)."""
     from sqlalchemy import select
 
+    from models.complaints import Complaint
     from models.inbound import InboundMessage
     from models.outbox import OutboundMessage
 
@@ -359,15 +360,17 @@ def stages(env: dict[str, str], numbers: list[str]) -> str:
                 InboundMessage.processed_at,
                 OutboundMessage.created_at,
                 OutboundMessage.sent_at,
+                Complaint.created_at,
             )
             .join(OutboundMessage, OutboundMessage.recipient == InboundMessage.sender)
+            .outerjoin(Complaint, Complaint.id == InboundMessage.complaint_id)
             .where(InboundMessage.sender.in_([f"+{n}" for n in numbers]))
         ).all()
 
     def spread(pairs: list[float]) -> str:
         return f"{percentile(pairs, 0.5):.0f}/{percentile(pairs, 0.99):.0f}" if pairs else "-"
 
-    groups = len({r[1] for r in rows if r[1]})  # a group's messages share their claim's time
+    groups = len({r[4] for r in rows if r[4]})  # a group's complaints share their filing's time
     ms = [
         [(b - a).total_seconds() * 1000 for a, b in ((r[i], r[i + 1]) for r in rows) if a and b]
         for i in range(3)

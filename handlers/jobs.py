@@ -12,7 +12,7 @@ from handlers.dispatch import handle_group
 from models import actions
 from models.actions import Channel
 from models.base import in_state, utcnow
-from models.db import session_scope
+from models.db import picked_once, session_scope
 from models.inbound import InboundMessage, InboundState
 from models.phone import reporter_key
 from models.queues import wake_inbound
@@ -116,21 +116,14 @@ def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[Inb
     theirs to handle, in this transaction; one statement.
 
     SKIP LOCKED: a message another worker has claimed is theirs (they handle
-    it or roll back, leaving it for the sweep) and nobody waits for them. On
-    PostgreSQL the pick is a MATERIALIZED CTE, run once: as a plain IN
-    (SELECT ... LIMIT) subquery it may run more than once and claim more than
-    `limit`. SQLite keeps the subquery (Python's sqlite3 opens no transaction
-    for a statement that starts with WITH) and has only one writer anyway;
-    the UPDATE checks the state again for it.
+    it or roll back, leaving it for the sweep) and nobody waits for them. The
+    UPDATE checks the state again: SQLite has no row locks, only one writer.
     """
-    pick = waiting(which, limit)
-    if session.get_bind().dialect.name == "postgresql":
-        pick = select(pick.cte("picked").prefix_with("MATERIALIZED").c.id)
     return list(
         session.scalars(
             update(InboundMessage)
             .where(
-                InboundMessage.id.in_(pick),
+                InboundMessage.id.in_(picked_once(session, waiting(which, limit))),
                 in_state(InboundMessage.state, InboundState.RECEIVED),
             )
             .values(state=InboundState.PROCESSED, processed_at=utcnow())

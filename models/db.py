@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine, Table, create_engine, event, text
+from sqlalchemy import Engine, Select, Table, create_engine, event, select, text
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
@@ -137,6 +137,20 @@ class InsertSkippingDuplicates(Insert):
         """`table` a Table, or a mapped class: RETURNING it then gives ORM objects."""
         super().__init__(table)
         self._post_values_clause = _SkipDuplicates(conflict_columns)
+
+
+def picked_once(session: Session, pick: Select[tuple[int]]) -> Select[tuple[int]]:
+    """The ids `pick` (SELECT ... LIMIT ... FOR UPDATE SKIP LOCKED) chooses, for a claim's
+    UPDATE ... WHERE id IN (...): one statement instead of a read and a write.
+
+    On PostgreSQL a MATERIALIZED CTE, run once: as a plain IN (SELECT ...
+    LIMIT) subquery it may run more than once and claim more than its limit.
+    SQLite keeps the subquery (Python's sqlite3 opens no transaction for a
+    statement that starts with WITH) and has only one writer anyway.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return pick
+    return select(pick.cte("picked").prefix_with("MATERIALIZED").c.id)
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, in_state, utcnow
+from models.db import picked_once
 
 
 class OutboxStatus(StrEnum):
@@ -131,14 +132,15 @@ def waiting(where: list, limit: int, now: datetime) -> Select[tuple[int]]:
 
 
 def _claim(session: Session, where: list, limit: int) -> list[OutboundClaim]:
+    """Up to `limit` due rows `where` picks, now `sending` with a lease: one statement."""
     now = utcnow()
-    claimed_ids = list(session.execute(waiting(where, limit, now)).scalars())
-    if not claimed_ids:
-        return []
     c = MESSAGES.c
     rows = session.execute(
         update(MESSAGES)
-        .where(c.id.in_(claimed_ids), in_state(c.status, OutboxStatus.QUEUED))
+        .where(
+            c.id.in_(picked_once(session, waiting(where, limit, now))),
+            in_state(c.status, OutboxStatus.QUEUED),
+        )
         .values(status=OutboxStatus.SENDING, lease_until=now + LEASE, attempts=c.attempts + 1)
         .returning(c.id, c.recipient, c.sender, c.text, c.channel, c.link, c.attempts)
     ).all()
