@@ -214,7 +214,7 @@ def recent_duplicate(session: Session, reporter: Reporter, text: str) -> Complai
 
 
 def complaints_last_hour(session: Session, reporter: Reporter) -> int:
-    return recent_complaints_each(session, [(reporter, "")])[0].last_hour
+    return recent_complaints_each(session, [(reporter, None)])[0].last_hour
 
 
 @dataclass(frozen=True)
@@ -226,10 +226,10 @@ class Recent:
 
 
 def recent_complaints_each(
-    session: Session, wanted: Sequence[tuple[Reporter, str]]
+    session: Session, wanted: Sequence[tuple[Reporter, str | None]]
 ) -> list[Recent]:
-    """For each (reporter, text): their complaint with that text in the last 24 hours, if any,
-    and how many complaints they filed in the last hour.
+    """For each (reporter, text): their complaint with that text in the last 24 hours, if any
+    (None: no text to compare), and how many complaints they filed in the last hour.
 
     One query for a whole group of texts (the hourly limit keeps a day's
     complaints of one reporter few).
@@ -253,7 +253,10 @@ def recent_complaints_each(
         if complaint.created_at > hour_ago:
             last_hour[complaint.reporter_id] += 1
     return [
-        Recent(latest.get((reporter.id, text_fingerprint(text))), last_hour[reporter.id])
+        Recent(
+            latest.get((reporter.id, text_fingerprint(text))) if text is not None else None,
+            last_hour[reporter.id],
+        )
         for reporter, text in wanted
     ]
 
