@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 GROUP = 100  # messages per transaction: one commit for many, a short write lock on SQLite
 DRAIN_S = 1.0  # a job files this long, then hands on: jobs of other queues wait no longer
 FILING_LOCK = 1708  # PostgreSQL advisory lock held by the worker filing a partial group
+_TRY_TURN = select(func.pg_try_advisory_xact_lock(FILING_LOCK))
+_WAIT_TURN = select(func.pg_advisory_xact_lock(FILING_LOCK))
 
 
 def process_inbound(ids: list[int]) -> None:
@@ -103,10 +105,10 @@ def claim_group(session: Session) -> list[InboundMessage]:
     """
     if session.get_bind().dialect.name != "postgresql":
         return _claim(session, true(), GROUP)
-    turn = session.scalar(select(func.pg_try_advisory_xact_lock(FILING_LOCK)))
+    turn = session.scalar(_TRY_TURN)
     messages = _claim(session, true(), GROUP)
     if not turn and len(messages) < GROUP:
-        session.execute(select(func.pg_advisory_xact_lock(FILING_LOCK)))
+        session.execute(_WAIT_TURN)
         messages += _claim(session, true(), GROUP - len(messages))
     return messages
 

@@ -26,6 +26,7 @@ from models.reporters import Reporter
 from routing.registry import AgencySpec
 
 AGENCIES_VERSION = "agencies"  # the counters row that moves with every change of the agency table
+_VERSION = select(Counter.value).where(Counter.name == AGENCIES_VERSION)  # read by every group
 
 
 class AdminError(ValueError):
@@ -41,7 +42,7 @@ def _fits(column: InstrumentedAttribute[str], value: str) -> None:
 
 def agencies_version(session: Session) -> int:
     """The agency table's version (0 before its first change): one primary-key read."""
-    return session.scalar(select(Counter.value).where(Counter.name == AGENCIES_VERSION)) or 0
+    return session.scalar(_VERSION) or 0
 
 
 def agencies_changed(session: Session | Connection) -> None:

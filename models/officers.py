@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from models.agencies import Agency, Officer
 from models.complaints import Complaint
 from models.phone import normalize
+
+# Built once: every worker group asks both (bound parameters carry what changes).
+_BY_NUMBER = select(Officer).where(
+    Officer.msisdn.in_(bindparam("msisdns", expanding=True)), Officer.active
+)
+_BY_AGENCY = (
+    select(Officer)
+    .where(Officer.agency_id.in_(bindparam("agencies", expanding=True)), Officer.active)
+    .order_by(Officer.id)
+)
 
 
 def active_officers(session: Session, addresses: Iterable[str]) -> dict[str, Officer]:
@@ -18,10 +28,7 @@ def active_officers(session: Session, addresses: Iterable[str]) -> dict[str, Off
     wanted = {n for n in numbers.values() if n is not None}
     if not wanted:
         return {}
-    found = {
-        o.msisdn: o
-        for o in session.scalars(select(Officer).where(Officer.msisdn.in_(wanted), Officer.active))
-    }
+    found = {o.msisdn: o for o in session.scalars(_BY_NUMBER, {"msisdns": sorted(wanted)})}
     return {a: found[n] for a, n in numbers.items() if n in found}
 
 
@@ -31,10 +38,7 @@ def officers_by_agency(session: Session, agency_ids: Iterable[int]) -> dict[int,
     found: dict[int, list[Officer]] = {}
     if not wanted:
         return found
-    officers = session.scalars(
-        select(Officer).where(Officer.agency_id.in_(wanted), Officer.active).order_by(Officer.id)
-    )
-    for officer in officers:
+    for officer in session.scalars(_BY_AGENCY, {"agencies": sorted(wanted)}):
         found.setdefault(officer.agency_id, []).append(officer)
     return found
 
