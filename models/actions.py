@@ -531,16 +531,24 @@ def text_for_agency(complaint: Complaint | Filed, text: str) -> str:
     return mask_in_text(text)
 
 
+# The channel and link of a sender's newest message, whatever the spelling (ix_inbound_sender).
+LAST_INBOUND = (
+    select(InboundMessage.channel, InboundMessage.link)
+    .where(InboundMessage.sender.in_(bindparam("spellings", expanding=True)))
+    .order_by(InboundMessage.id.desc())
+    .limit(1)
+)
+
+
+def spellings(e164: str) -> list[str]:
+    """The ways an Indonesian number may be written as a sender: +628..., 628..., 08..."""
+    return sorted({e164, e164.lstrip("+"), "0" + e164.removeprefix("+62")})
+
+
 def officer_channel(session: Session, officer: Officer) -> Channel:
     """Where to text an officer: the way they last wrote to us, else the first carrier configured."""
     e164 = officer.msisdn
-    spellings = {e164, e164.lstrip("+"), "0" + e164.removeprefix("+62")}
-    last = session.execute(
-        select(InboundMessage.channel, InboundMessage.link)
-        .where(InboundMessage.sender.in_(spellings))
-        .order_by(InboundMessage.id.desc())
-        .limit(1)
-    ).first()
+    last = session.execute(LAST_INBOUND, {"spellings": spellings(e164)}).first()
     if last is not None:
         return Channel(last.channel, last.link, e164)
     settings = get_settings()

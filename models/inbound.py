@@ -29,6 +29,8 @@ class InboundMessage(Base):
         UniqueConstraint("channel", "link", "external_id"),
         # Only the messages waiting to be handled: what a claim reads (see base.in_state).
         Index("ix_inbound_waiting", "id", postgresql_where=WAITING, sqlite_where=WAITING),
+        # A sender's messages, newest last: the way back to an officer (actions.officer_channel).
+        Index("ix_inbound_sender", "sender", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

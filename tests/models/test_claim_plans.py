@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, Select, literal, text, true
 from sqlalchemy.dialects import postgresql
 
 from handlers import jobs
-from models import outbox
+from models import actions, outbox
 from models.base import utcnow
 from models.outbox import OutboundMessage
 
@@ -100,4 +100,19 @@ def test_a_link_claims_queued_replies_without_reading_the_sent_ones(history: Eng
     with history.connect() as conn:
         rows, blocks = generic_plan(conn, outbox.waiting(mine, 20, utcnow()))
     assert rows == WAITING
+    assert blocks <= MOST_BLOCKS
+
+
+@pytest.mark.parametrize(
+    ("officer", "found"), [("+6281210", 1), ("+6281399999999", 0)], ids=["texted", "never-texted"]
+)
+def test_an_officers_way_back_is_found_without_reading_the_history(
+    history: Engine, officer: str, found: int
+) -> None:
+    """Every complaint routed to an agency texts its officers the way each last wrote to us:
+    an officer who never did must not cost a walk through every message received."""
+    statement = actions.LAST_INBOUND.params(spellings=actions.spellings(officer))
+    with history.connect() as conn:
+        rows, blocks = generic_plan(conn, statement)
+    assert rows == found
     assert blocks <= MOST_BLOCKS
