@@ -261,8 +261,9 @@ class Session(threading.Thread):
             deadlines.append(last_enquire + self.link.enquire_link_s)
         if oldest is not None:
             deadlines.append(oldest + self.link.response_timeout_s)
-        if submitter is not None and submitter.has_queued():
-            deadlines.append(max(next_submit_at, submitter.paused_until))
+        retry_at = submitter.submit_deadline(next_submit_at) if submitter else None
+        if retry_at is not None:
+            deadlines.append(retry_at)
         return max(0.0, min(deadlines) - now)
 
     def _drain_wake(self) -> None:

@@ -156,9 +156,18 @@ class Submitter:
         self._inflight[sequence] = (pending, now)
         metrics.INFLIGHT.labels(self.link.name).set(len(self._inflight))
 
-    def has_queued(self) -> bool:
+    def submit_deadline(self, not_before: float) -> float | None:
+        """When the socket thread should try to submit again, None while there is nothing to
+        send or only a submit_sm_resp can make room (the window is full).
+
+        With a full window and segments queued, a deadline of `not_before`
+        (already past) made the socket thread's select() return at once, again
+        and again until a response came: a core spinning on a busy link.
+        """
         with self._lock:
-            return bool(self._queue)
+            if not self._queue or len(self._inflight) >= self.link.window:
+                return None
+        return max(not_before, self.paused_until)
 
     def owns(self, sequence: int) -> bool:
         return sequence in self._inflight

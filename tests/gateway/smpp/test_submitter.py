@@ -86,3 +86,18 @@ def test_the_oldest_submit_sm_in_flight_is_what_times_the_link_out() -> None:
     submitter.submitted(4, again, 30.0)
     submitter.on_response(3, consts.SMPP_ESME_ROK, "id3", 31.0)
     assert submitter.oldest_sent_at() == 30.0
+
+
+def test_a_full_window_waits_for_a_response_instead_of_polling() -> None:
+    """The socket thread sleeps until a submit_sm_resp makes room (no deadline), retries at
+    once while there is room, and after a throttle pause when it ends."""
+    submitter = Submitter(_link(), lambda outcome: None)
+    submitter.accepting = True
+    assert submitter.submit_deadline(0.0) is None  # nothing to send
+    submitter.add(_claims(1, 11))
+    assert submitter.submit_deadline(0.0) == 0.0
+    sequences = itertools.count(1)
+    assert _ready(submitter, sequences) == list(range(1, 11))
+    assert submitter.submit_deadline(0.0) is None  # one queued, the window full
+    submitter.on_response(1, consts.SMPP_ESME_RTHROTTLED, "", 5.0)
+    assert submitter.submit_deadline(0.0) == submitter.paused_until > 5.0
