@@ -31,7 +31,7 @@ from gateway.smpp.limiter import TpsLimiter
 from gateway.smpp.mo import classify
 from gateway.smpp.outcomes import Delivered
 from gateway.smpp.submitter import Pending, Submitter, status_text
-from gateway.smpp.wire import DELIVER_SM, UnreadablePdu, read_pdu
+from gateway.smpp.wire import DELIVER_SM, UnreadablePdu, read_pdu, send_pdus
 
 log = logging.getLogger(__name__)
 
@@ -274,13 +274,15 @@ class Session(threading.Thread):
             pass
 
     def _flush_replies(self, client: Client, generation: int) -> None:
+        resps = []
         while self._replies:
             reply_generation, sequence, status = self._replies.popleft()
             if reply_generation != generation:
                 continue
             resp = smpp.make_pdu("deliver_sm_resp", client=client, status=status)
             resp.sequence = sequence
-            client.send_pdu(resp)
+            resps.append(resp)
+        send_pdus(client, resps)
 
     def _submit(self, client: Client, submitter: Submitter, now: float) -> float:
         """Send what the window and the TPS limit allow; return when to try again.
@@ -288,23 +290,26 @@ class Session(threading.Thread):
         Tokens are asked for a window's worth at a time: one Redis call per
         burst rather than per segment, on the thread that owns the socket.
         """
-        while True:
-            wanted = submitter.sendable(now)
-            if not wanted:
-                return 0.0
-            limiter = self.hooks.limiter
-            granted, wait = limiter.take(wanted) if limiter else (wanted, 0.0)
-            if not granted:
-                return now + wait
-            for _ in range(granted):
-                pending = submitter.next_ready(now)
-                if pending is None:
+        burst: list[Any] = []
+        try:
+            while True:
+                wanted = submitter.sendable(now)
+                if not wanted:
                     return 0.0
-                self._send_segment(client, submitter, pending, now)
+                limiter = self.hooks.limiter
+                granted, wait = limiter.take(wanted) if limiter else (wanted, 0.0)
+                if not granted:
+                    return now + wait
+                for _ in range(granted):
+                    pending = submitter.next_ready(now)
+                    if pending is None:
+                        return 0.0
+                    burst.append(self._submit_sm(client, submitter, pending, now))
+        finally:
+            send_pdus(client, burst)
 
-    def _send_segment(
-        self, client: Client, submitter: Submitter, pending: Pending, now: float
-    ) -> None:
+    def _submit_sm(self, client: Client, submitter: Submitter, pending: Pending, now: float) -> Any:
+        """The segment's submit_sm, in flight from now on (sent with the rest of the burst)."""
         claim, segment = pending.message.claim, pending.segment
         pdu = smpp.make_pdu(
             "submit_sm",
@@ -321,7 +326,7 @@ class Session(threading.Thread):
             short_message=segment.short_message,
         )
         submitter.submitted(pdu.sequence, pending, now)
-        client.send_pdu(pdu)
+        return pdu
 
     def _dispatch(self, client: Client, pdu: Any, generation: int) -> None:
         command = pdu.command

@@ -15,6 +15,7 @@ from typing import Any
 from smpplib import command, command_codes, consts, smpp
 from smpplib.client import Client
 from smpplib.exceptions import ConnectionError as SmppConnectionError
+from smpplib.exceptions import PDUError
 
 DELIVER_SM = command_codes.get_command_code("deliver_sm")
 
@@ -72,6 +73,24 @@ def read_pdu(client: Client) -> Any:
             except Exception:  # noqa: BLE001 - reported below as unreadable
                 pass
         raise UnreadablePdu(command_id, sequence) from None
+
+
+def send_pdus(client: Client, pdus: list[Any]) -> None:
+    """Send PDUs in one write, as smpplib's send_pdu sends one.
+
+    A burst of submit_sm or deliver_sm_resp then costs one system call and
+    reaches the SMSC in as few TCP segments as it fits, so the SMSC reads
+    the burst at once instead of waking for every PDU.
+    """
+    if not pdus:
+        return
+    for pdu in pdus:
+        if client.state not in consts.COMMAND_STATES[pdu.command]:
+            raise PDUError(f"{pdu.command} not allowed in state {client.state}")
+    try:
+        client._socket.sendall(b"".join(pdu.generate() for pdu in pdus))
+    except OSError as exc:
+        raise SmppConnectionError(str(exc)) from exc
 
 
 def _parse(client: Client, raw: bytes) -> Any:
