@@ -64,7 +64,7 @@ _LOCK_REPORTERS = (
 )
 _INSERT_REPORTERS = InsertSkippingDuplicates(Reporter, "msisdn").returning(Reporter)
 _AGENCIES = select(Agency).where(Agency.code.in_(bindparam("codes", expanding=True)), Agency.active)
-_RECENT = (
+RECENT = (
     select(Complaint)
     .where(
         Complaint.reporter_id.in_(bindparam("reporters", expanding=True)),
@@ -254,7 +254,7 @@ def recent_complaints_each(
     now = utcnow()
     hour_ago = now - timedelta(hours=1)
     reporters = sorted({reporter.id for reporter, _ in wanted})
-    found = session.scalars(_RECENT, {"reporters": reporters, "since": now - timedelta(hours=24)})
+    found = session.scalars(RECENT, {"reporters": reporters, "since": now - timedelta(hours=24)})
     latest: dict[tuple[int, str], Complaint] = {}
     last_hour: Counter[int] = Counter()
     for complaint in found:

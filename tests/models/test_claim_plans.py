@@ -10,6 +10,7 @@ analyzed, as autovacuum leaves a running deployment's tables.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -60,6 +61,25 @@ def _fill(engine: Engine) -> None:
                 ),
                 {"status": status, "first": first, "last": first + count - 1},
             )
+        conn.execute(  # a day's complaints, each of its own reporter
+            text(
+                "INSERT INTO reporters (msisdn, masked, blocked, created_at) SELECT '+62813' || g,"
+                " '62813xxxx', false, now() FROM generate_series(1, CAST(:count AS int)) g"
+            ),
+            {"count": HISTORY},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO complaints (tracking_number, reporter_id, reply_address, text,"
+                " text_hash, channel, link, sector, status, anonymous, confidential,"
+                " complaint_type, routing_confidence, routing_explanation, created_at,"
+                " updated_at) SELECT g, r.id, r.msisdn, 'jalan rusak', md5(g::text), 'smpp',"
+                " 'telco', 'infrastruktur', 'assigned', false, false, 'normal', 0.9, '',"
+                " now() - interval '1 second' * g, now() FROM reporters r"
+                " JOIN generate_series(1, CAST(:count AS int)) g ON r.msisdn = '+62813' || g"
+            ),
+            {"count": HISTORY},
+        )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
 
@@ -115,4 +135,18 @@ def test_an_officers_way_back_is_found_without_reading_the_history(
     with history.connect() as conn:
         rows, blocks = generic_plan(conn, statement)
     assert rows == found
+    assert blocks <= MOST_BLOCKS
+
+
+def test_a_group_reads_its_reporters_recent_complaints_not_the_days(history: Engine) -> None:
+    """Each worker group reads what its reporters filed in the last 24 hours (duplicates, the
+    hourly limit): a read that must not walk through everything the country filed that day."""
+    with history.connect() as conn:
+        reporters = list(
+            conn.scalars(text("SELECT id FROM reporters WHERE msisdn LIKE '+62813%' LIMIT 3"))
+        )
+        since = utcnow() - timedelta(hours=24)
+        statement = actions.RECENT.params(reporters=reporters, since=since)
+        rows, blocks = generic_plan(conn, statement)
+    assert rows == len(reporters)
     assert blocks <= MOST_BLOCKS
