@@ -31,7 +31,14 @@ from gateway.smpp.limiter import TpsLimiter
 from gateway.smpp.mo import classify
 from gateway.smpp.outcomes import Delivered
 from gateway.smpp.submitter import Pending, Submitter, status_text
-from gateway.smpp.wire import DELIVER_SM, UnreadablePdu, read_pdu, send_pdus
+from gateway.smpp.wire import (
+    DELIVER_SM,
+    UnreadablePdu,
+    deliver_sm_resp,
+    read_pdu,
+    send_pdus,
+    submit_sm,
+)
 
 log = logging.getLogger(__name__)
 
@@ -279,9 +286,7 @@ class Session(threading.Thread):
             reply_generation, sequence, status = self._replies.popleft()
             if reply_generation != generation:
                 continue
-            resp = smpp.make_pdu("deliver_sm_resp", client=client, status=status)
-            resp.sequence = sequence
-            resps.append(resp)
+            resps.append(deliver_sm_resp(sequence, status))
         send_pdus(client, resps)
 
     def _submit(self, client: Client, submitter: Submitter, now: float) -> float:
@@ -310,20 +315,15 @@ class Session(threading.Thread):
 
     def _submit_sm(self, client: Client, submitter: Submitter, pending: Pending, now: float) -> Any:
         """The segment's submit_sm, in flight from now on (sent with the rest of the burst)."""
-        claim, segment = pending.message.claim, pending.segment
-        pdu = smpp.make_pdu(
-            "submit_sm",
-            client=client,
-            source_addr_ton=self.link.source_ton,
-            source_addr_npi=self.link.source_npi,
-            source_addr=claim.sender,
-            dest_addr_ton=self.link.dest_ton,
-            dest_addr_npi=self.link.dest_npi,
-            destination_addr=claim.recipient.lstrip("+"),
-            esm_class=segment.esm_class,
-            data_coding=segment.data_coding,
-            registered_delivery=self.link.registered_delivery,
-            short_message=segment.short_message,
+        claim, segment, link = pending.message.claim, pending.segment, self.link
+        pdu = submit_sm(
+            client.next_sequence(),
+            (link.source_ton, link.source_npi, claim.sender),
+            (link.dest_ton, link.dest_npi, claim.recipient.lstrip("+")),
+            segment.esm_class,
+            segment.data_coding,
+            link.registered_delivery,
+            segment.short_message,
         )
         submitter.submitted(pdu.sequence, pending, now)
         return pdu
