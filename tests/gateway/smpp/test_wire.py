@@ -15,24 +15,25 @@ SEQUENCE = st.integers(1, 0x7FFFFFFF)
 CLIENT = Client("127.0.0.1", 2775, allow_unknown_opt_params=True)
 
 
+FLAG_NAMES = ("esm_class", "data_coding", "registered_delivery")  # submit_sm's order
+FLAGS = st.fixed_dictionaries(dict.fromkeys(FLAG_NAMES, OCTET))
+
+
 @given(
     SEQUENCE,
     st.tuples(OCTET, OCTET, ADDRESS),
     st.tuples(OCTET, OCTET, ADDRESS),
-    OCTET,
-    OCTET,
-    OCTET,
+    FLAGS,
     st.binary(max_size=160),
 )
 def test_a_submit_sm_is_what_smpplib_would_send(
     sequence: int,
     source: tuple[int, int, str],
     destination: tuple[int, int, str],
-    esm_class: int,
-    data_coding: int,
-    registered_delivery: int,
+    flags: dict[str, int],
     short_message: bytes,
 ) -> None:
+    esm_class, data_coding, registered_delivery = (flags[name] for name in FLAG_NAMES)
     ours = submit_sm(
         sequence, source, destination, esm_class, data_coding, registered_delivery, short_message
     )
@@ -45,9 +46,7 @@ def test_a_submit_sm_is_what_smpplib_would_send(
         dest_addr_ton=destination[0],
         dest_addr_npi=destination[1],
         destination_addr=destination[2],
-        esm_class=esm_class,
-        data_coding=data_coding,
-        registered_delivery=registered_delivery,
+        **flags,
         short_message=short_message,
     )
     theirs.sequence = sequence
