@@ -98,6 +98,13 @@ def _frame(command_id: int, status: int, sequence: int, body: bytes) -> bytes:
     return struct.pack(">LLLL", 16 + len(body), command_id, status, sequence) + body
 
 
+ADDRESS_MAX = 20  # octets of an address before its NUL (smpplib cuts longer ones, as here)
+
+
+def _address(value: str) -> bytes:
+    return value[:ADDRESS_MAX].encode("latin-1") + b"\x00"
+
+
 def submit_sm(
     sequence: int,
     source: tuple[int, int, str],
@@ -113,9 +120,9 @@ def submit_sm(
         (
             b"\x00",  # service_type: the SMSC's default
             bytes((source_ton, source_npi)),
-            source_addr.encode("ascii") + b"\x00",
+            _address(source_addr),
             bytes((dest_ton, dest_npi)),
-            dest_addr.encode("ascii") + b"\x00",
+            _address(dest_addr),
             bytes((esm_class, 0, 0)),  # protocol_id, priority_flag
             b"\x00\x00",  # schedule_delivery_time, validity_period: now, the SMSC's default
             bytes((registered_delivery, 0, data_coding, 0, len(short_message))),
