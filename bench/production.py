@@ -61,9 +61,8 @@ def seed_history(database_url: str, reporters: int = HISTORY_REPORTERS) -> None:
     PostgreSQL plans the statements every process prepares as if they stayed
     that small: a worker's foreign-key check on reporters scanned the whole
     table for every complaint filed (1.6 million rows read a second at 500
-    MO/s), and a group's read of its reporters' complaints of the last day
-    walked every complaint filed since the run began (ix_complaints_created_at,
-    4,000 rows a group after 10,000 texts), costs no deployment pays. Each
+    MO/s), a cost no deployment pays (a deployment's stale statistics on
+    complaints are handled in models.actions.RECENT). Each
     reporter (+62899..., numbers no benchmark sends from) filed one complaint;
     the newest are from the last day. Tracking numbers stay below the
     sequence's first.

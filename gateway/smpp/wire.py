@@ -33,6 +33,10 @@ def _skip_cstring(body: bytes, pos: int) -> int:
     return end + 1
 
 
+def _frame(command_id: int, status: int, sequence: int, body: bytes) -> bytes:
+    return struct.pack(">LLLL", 16 + len(body), command_id, status, sequence) + body
+
+
 def known_tlvs_only(raw: bytes) -> bytes:
     """The deliver_sm `raw` without TLVs smpplib's DeliverSM cannot hold."""
     body = raw[16:]
@@ -53,8 +57,7 @@ def known_tlvs_only(raw: bytes) -> bytes:
         if param is not None and (param.type is not int or size == length):
             kept += body[pos : pos + 4 + length]
         pos += 4 + length
-    header = struct.pack(">LLLL", 16 + len(kept), *struct.unpack(">LLL", raw[4:16]))
-    return header + bytes(kept)
+    return _frame(*struct.unpack(">LLL", raw[4:16]), bytes(kept))
 
 
 def read_pdu(client: Client) -> Any:
@@ -82,9 +85,9 @@ DELIVER_SM_RESP = command_codes.get_command_code("deliver_sm_resp")
 
 @dataclass(frozen=True)
 class Encoded:
-    """A PDU of the hot path, its octets built directly: smpplib's generic builder spent
-    about 50 us on each submit_sm (one a reply segment), these the same octets in 1 us
-    (tests/gateway/smpp/test_wire.py compares them with smpplib's)."""
+    """A PDU of the hot path with its octets built directly: smpplib's generic builder
+    spent about 50 us on each submit_sm (one for every reply segment), this builds the
+    same octets in 1 us (tests/gateway/smpp/test_wire.py compares them with smpplib's)."""
 
     command: str
     sequence: int
@@ -92,10 +95,6 @@ class Encoded:
 
     def generate(self) -> bytes:
         return self.octets
-
-
-def _frame(command_id: int, status: int, sequence: int, body: bytes) -> bytes:
-    return struct.pack(">LLLL", 16 + len(body), command_id, status, sequence) + body
 
 
 ADDRESS_MAX = 20  # octets of an address before its NUL (smpplib cuts longer ones, as here)

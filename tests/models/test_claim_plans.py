@@ -65,7 +65,7 @@ def _fill(engine: Engine) -> None:
         conn.execute(text("VACUUM ANALYZE"))
 
 
-def generic_plan(conn: Connection, statement: Select[Any], generic: bool = True) -> tuple[int, int]:
+def planned(conn: Connection, statement: Select[Any], generic: bool = True) -> tuple[int, int]:
     """(rows, shared blocks read) of `statement` run through its generic plan (or, with
     `generic` False, a plan made for its values, as for its first executions)."""
     dialect = postgresql.dialect(paramstyle="numeric_dollar")
@@ -93,7 +93,7 @@ def test_a_worker_claims_waiting_messages_without_reading_the_handled_ones(
     history: Engine,
 ) -> None:
     with history.connect() as conn:
-        rows, blocks = generic_plan(conn, jobs.waiting(true(), jobs.GROUP))
+        rows, blocks = planned(conn, jobs.waiting(true(), jobs.GROUP))
     assert rows == WAITING
     assert blocks <= MOST_BLOCKS
 
@@ -101,7 +101,7 @@ def test_a_worker_claims_waiting_messages_without_reading_the_handled_ones(
 def test_a_link_claims_queued_replies_without_reading_the_sent_ones(history: Engine) -> None:
     mine = [OutboundMessage.channel == "smpp", OutboundMessage.link == "telco"]
     with history.connect() as conn:
-        rows, blocks = generic_plan(conn, outbox.waiting(mine, 20, utcnow()))
+        rows, blocks = planned(conn, outbox.waiting(mine, 20, utcnow()))
     assert rows == WAITING
     assert blocks <= MOST_BLOCKS
 
@@ -116,7 +116,7 @@ def test_an_officers_way_back_is_found_without_reading_the_history(
     an officer who never did must not cost a walk through every message received."""
     statement = actions.LAST_INBOUND.params(spellings=actions.spellings(officer))
     with history.connect() as conn:
-        rows, blocks = generic_plan(conn, statement)
+        rows, blocks = planned(conn, statement)
     assert rows == found
     assert blocks <= MOST_BLOCKS
 
@@ -159,6 +159,6 @@ def test_a_group_reads_its_reporters_recent_complaints_not_the_days() -> None:
         with engine.connect() as conn:
             group = list(conn.scalars(text("SELECT id FROM reporters ORDER BY id DESC LIMIT 30")))
             statement = actions.RECENT.params(reporters=group, since=utcnow() - timedelta(hours=24))
-            rows, blocks = generic_plan(conn, statement, generic=False)
+            rows, blocks = planned(conn, statement, generic=False)
     assert rows == len(group)
     assert blocks <= 4 * len(group)  # an index descent and a row for each, not the day's
