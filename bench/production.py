@@ -54,7 +54,7 @@ HISTORY_DAYS = 100  # their complaints, one each, spread over this many days up 
 
 
 def seed_history(database_url: str, reporters: int = HISTORY_REPORTERS) -> None:
-    """Give the fresh database the reporters and complaints a deployment already has.
+    """Give the fresh database the reporters, complaints and messages a deployment already has.
 
     The benchmarks analyze their database after a warm-up, as autovacuum
     does a deployment's, and on tables that hold only the warm-up
@@ -64,8 +64,12 @@ def seed_history(database_url: str, reporters: int = HISTORY_REPORTERS) -> None:
     MO/s), a cost no deployment pays (a deployment's stale statistics on
     complaints are handled in models.actions.RECENT). Each
     reporter (+62899..., numbers no benchmark sends from) filed one complaint;
-    the newest are from the last day. Tracking numbers stay below the
-    sequence's first.
+    the newest are from the last day, with the MO it came in and its
+    delivered acknowledgement (on link `history`): the link's statements,
+    prepared once and run with one SQL text for any batch, are planned on
+    tables of a deployment's size (on the warm-up alone their generic plans
+    scanned the tables, growing through the run). Tracking numbers stay
+    below the sequence's first.
     """
     from sqlalchemy import create_engine, text
 
@@ -92,9 +96,40 @@ def seed_history(database_url: str, reporters: int = HISTORY_REPORTERS) -> None:
                     " 'normal', 0.9, '', created_at, created_at FROM reporters"
                 )
             )
+            conn.execute(
+                text(
+                    "INSERT INTO inbound_messages (channel, link, external_id, sender, recipient,"
+                    " text, parts, incomplete, received_at, state, processed_at, complaint_id)"
+                    " SELECT 'smpp', 'history', 'history:' || id, reply_address, '1708', text, 1,"
+                    " false, created_at, 'processed', created_at, id FROM complaints"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO outbound_messages (recipient, sender, text, template, channel,"
+                    " link, status, attempts, next_attempt_at, external_ids, dlr_state, dlr_at,"
+                    " idempotency_key, complaint_id, created_at, sent_at)"
+                    " SELECT reply_address, '1708', 'LAPOR! Laporan Anda diterima.', 'ack_new',"
+                    " 'smpp', 'history', 'delivered', 1, created_at, '[\"h' || id || '\"]',"
+                    " 'delivered', created_at, 'history:' || id, id, created_at, created_at"
+                    " FROM complaints"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO outbound_segments (outbound_id, channel, link, external_id,"
+                    " dlr_state, created_at) SELECT id, channel, link, 'h' || complaint_id,"
+                    " dlr_state, created_at FROM outbound_messages"
+                )
+            )
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             # long vacuumed in a deployment: autovacuum would otherwise do it during a run
-            conn.execute(text("VACUUM ANALYZE reporters, complaints"))
+            conn.execute(
+                text(
+                    "VACUUM ANALYZE reporters, complaints, inbound_messages, outbound_messages,"
+                    " outbound_segments"
+                )
+            )
     finally:
         engine.dispose()
 

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, in_state, utcnow
-from models.db import picked_once
+from models.db import driver_sql, on_postgresql, picked_once
 
 
 class OutboxStatus(StrEnum):
@@ -176,6 +176,19 @@ def renew_lease(session: Session, ids: list[int]) -> int:
 
 
 _INSERT_SEGMENTS = insert(SEGMENTS).returning(SEGMENTS.c.id)
+# The same two statements on PostgreSQL, one SQL text for any batch (models.db.driver_sql).
+_SENT_PG = f"""
+UPDATE outbound_messages AS m
+SET status = '{OutboxStatus.SENT}', sent_at = %s, lease_until = NULL, last_error = NULL,
+    external_ids = sent.external_ids
+FROM unnest(%s::integer[], %s::text[]) AS sent(id, external_ids)
+WHERE m.id = sent.id
+RETURNING m.id, m.channel, m.link
+"""
+_SEGMENTS_PG = """
+INSERT INTO outbound_segments (created_at, outbound_id, channel, link, external_id)
+SELECT %s, * FROM unnest(%s::integer[], %s::text[], %s::text[], %s::text[])
+"""
 
 
 def mark_sent(session: Session, outbound_id: int, external_ids: list[str]) -> None:
@@ -193,33 +206,51 @@ def mark_sent_many(session: Session, sent: dict[int, list[str]]) -> None:
         return
     now = utcnow()
     ids_json = {outbound_id: json.dumps(ids) for outbound_id, ids in sent.items()}
-    c = MESSAGES.c
-    rows = session.execute(
-        update(MESSAGES)
-        .where(c.id.in_(list(sent)))
-        .values(
-            status=OutboxStatus.SENT,
-            sent_at=now,
-            lease_until=None,
-            last_error=None,
-            external_ids=case(ids_json, value=c.id),
-        )
-        .returning(c.id, c.channel, c.link)
-    ).all()
+    pg = on_postgresql(session)
+    rows = (_update_sent_pg if pg else _update_sent)(session, now, ids_json)
     segments = [
-        {
-            "outbound_id": outbound_id,
-            "channel": channel,
-            "link": link,
-            "external_id": external_id,
-            "created_at": now,
-        }
+        (outbound_id, channel, link, external_id)
         for outbound_id, channel, link in rows
         for external_id in sent[outbound_id]
         if external_id
     ]
-    if segments:  # RETURNING: one multi-row INSERT, not a statement a segment
-        session.execute(_INSERT_SEGMENTS, segments)
+    if segments:
+        (_insert_segments_pg if pg else _insert_segments)(session, now, segments)
+
+
+Segment = tuple[int, str, str, str]  # outbound id, channel, link, carrier id
+
+
+def _update_sent(session: Session, now: datetime, ids_json: dict[int, str]) -> list[Any]:
+    c = MESSAGES.c
+    return list(
+        session.execute(
+            update(MESSAGES)
+            .where(c.id.in_(list(ids_json)))
+            .values(
+                status=OutboxStatus.SENT,
+                sent_at=now,
+                lease_until=None,
+                last_error=None,
+                external_ids=case(ids_json, value=c.id),
+            )
+            .returning(c.id, c.channel, c.link)
+        )
+    )
+
+
+def _insert_segments(session: Session, now: datetime, segments: list[Segment]) -> None:
+    keys = ("outbound_id", "channel", "link", "external_id")
+    rows = [{**dict(zip(keys, segment, strict=True)), "created_at": now} for segment in segments]
+    session.execute(_INSERT_SEGMENTS, rows)  # RETURNING: one multi-row INSERT, not one a row
+
+
+def _update_sent_pg(session: Session, now: datetime, ids_json: dict[int, str]) -> list[Any]:
+    return list(driver_sql(session, _SENT_PG, (now, list(ids_json), list(ids_json.values()))))
+
+
+def _insert_segments_pg(session: Session, now: datetime, segments: list[Segment]) -> None:
+    driver_sql(session, _SEGMENTS_PG, (now, *map(list, zip(*segments, strict=True))))
 
 
 def backoff(attempts: int, base_s: float = 5.0, cap_s: float = 3600.0) -> float:

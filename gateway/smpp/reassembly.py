@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from gateway.smpp.codec import decode_mo_text
 from gateway.smpp.config import LinkConfig
 from gateway.smpp.mo import MoMessage
-from models.db import InsertSkippingDuplicates
+from models.db import InsertSkippingDuplicates, driver_sql, on_postgresql
 from models.inbound import InboundMessage, InboundState, store_inbound
 from models.mo_parts import SmppMoPart
 from models.phone import normalize
@@ -63,29 +63,78 @@ def store_singles(
     keys = [_dedup_keys(link, mo, now) for mo in mos]
     since = now - timedelta(seconds=link.mo_dedup_s)
     previous = sorted({old for _, old in keys})
-    found = session.scalars(
-        _SEEN, {"channel": link.channel, "link": link.name, "keys": previous, "since": since}
-    )
-    seen = set(found)
-    rows: dict[str, dict[str, object]] = {}
+    pg = on_postgresql(session)
+    seen = (_seen_pg if pg else _seen)(session, link, previous, since)
+    rows: dict[str, Single] = {}
     for mo, (key, old) in zip(mos, keys, strict=True):
         if old not in seen and key not in rows:
-            rows[key] = {
-                "channel": link.channel,
-                "link": link.name,
-                "external_id": key,
-                "sender": _sender(mo.sender),
-                "recipient": mo.recipient,
-                "text": mo.text(),
-                "parts": 1,
-                "incomplete": False,
-                "received_at": now,
-                "state": InboundState.RECEIVED,
-            }
+            rows[key] = (key, _sender(mo.sender), mo.recipient, mo.text())
     created: dict[str, int] = {}
     if rows:
-        created = dict(session.execute(_STORE, list(rows.values())).tuples().all())
+        created = (_insert_pg if pg else _insert)(session, link, list(rows.values()), now)
     return [created.pop(key, None) for key, _ in keys]
+
+
+Single = tuple[str, str, str, str]  # external id, sender, recipient, text
+
+
+def _seen(session: Session, link: LinkConfig, keys: list[str], since: datetime) -> set[str]:
+    params = {"channel": link.channel, "link": link.name, "keys": keys, "since": since}
+    return set(session.scalars(_SEEN, params))
+
+
+def _insert(
+    session: Session, link: LinkConfig, rows: list[Single], now: datetime
+) -> dict[str, int]:
+    values = [
+        {
+            "channel": link.channel,
+            "link": link.name,
+            "external_id": external_id,
+            "sender": sender,
+            "recipient": recipient,
+            "text": text,
+            "parts": 1,
+            "incomplete": False,
+            "received_at": now,
+            "state": InboundState.RECEIVED,
+        }
+        for external_id, sender, recipient, text in rows
+    ]
+    return dict(session.execute(_STORE, values).tuples().all())
+
+
+# The same two statements on PostgreSQL, one SQL text for any batch (models.db.driver_sql).
+# A join, not `external_id = ANY(...)`: prepared, its one plan for every batch probes the
+# unique index once a key (a generic plan of ANY read every message of the link), and the
+# time is a condition no index serves: on statistics a little behind a busy link,
+# PostgreSQL took the messages of the window for a few and walked them all, every batch.
+_SEEN_PG = """
+SELECT m.external_id FROM unnest(%s::text[]) AS seen(external_id)
+JOIN inbound_messages AS m
+    ON m.channel = %s AND m.link = %s AND m.external_id = seen.external_id
+WHERE coalesce(m.received_at, m.received_at) >= %s
+"""
+_STORE_PG = f"""
+INSERT INTO inbound_messages
+    (channel, link, received_at, external_id, sender, recipient, text, parts, incomplete, state)
+SELECT %s, %s, %s, *, 1, false, '{InboundState.RECEIVED}'
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
+ON CONFLICT (channel, link, external_id) DO NOTHING
+RETURNING external_id, id
+"""
+
+
+def _seen_pg(session: Session, link: LinkConfig, keys: list[str], since: datetime) -> set[str]:
+    return set(driver_sql(session, _SEEN_PG, (keys, link.channel, link.name, since)).scalars())
+
+
+def _insert_pg(
+    session: Session, link: LinkConfig, rows: list[Single], now: datetime
+) -> dict[str, int]:
+    columns = map(list, zip(*rows, strict=True))
+    result = driver_sql(session, _STORE_PG, (link.channel, link.name, now, *columns))
+    return dict(result.tuples().all())
 
 
 def _decode_parts(parts: list[SmppMoPart], total: int) -> str:

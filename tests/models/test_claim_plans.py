@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Connection, Engine, Select, literal, text, true
 from sqlalchemy.dialects import postgresql
 
+from gateway.smpp import reassembly
 from handlers import jobs
 from models import actions, outbox
 from models.base import utcnow
@@ -78,9 +79,20 @@ def planned(conn: Connection, statement: Select[Any], generic: bool = True) -> t
         )
         for name in compiled.positiontup or ()
     )
+    return _explained(conn, str(compiled), values, generic)
+
+
+def planned_sql(conn: Connection, sql: str, values: str) -> tuple[int, int]:
+    """The same for SQL written for psycopg (models.db.driver_sql), `values` as SQL literals."""
+    numbered = sql.split("%s")
+    sql = "".join(f"{part}${n}" for n, part in enumerate(numbered[:-1], 1)) + numbered[-1]
+    return _explained(conn, sql, values, generic=True)
+
+
+def _explained(conn: Connection, sql: str, values: str, generic: bool) -> tuple[int, int]:
     if generic:
         conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-    conn.exec_driver_sql(f"PREPARE claim AS {compiled}")
+    conn.exec_driver_sql(f"PREPARE claim AS {sql}")
     plan = conn.exec_driver_sql(
         f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE claim({values})"
     ).scalar_one()[0]["Plan"]
@@ -104,6 +116,31 @@ def test_a_link_claims_queued_replies_without_reading_the_sent_ones(history: Eng
         rows, blocks = planned(conn, outbox.waiting(mine, 20, utcnow()))
     assert rows == WAITING
     assert blocks <= MOST_BLOCKS
+
+
+def test_a_link_finds_redelivered_mos_without_reading_the_links_history(history: Engine) -> None:
+    """Every batch of MOs looks up its dedup keys among the link's messages of the dedup
+    window; its one prepared plan must probe the keys, not read the link's messages."""
+    keys = f"ARRAY['mo1', 'mo7', 'mo{HISTORY}', 'unknown1', 'unknown2']"
+    with history.connect() as conn:
+        rows, blocks = planned_sql(
+            conn, reassembly._SEEN_PG, f"{keys}, 'smpp', 'telco', now() - interval '1 day'"
+        )
+    assert rows == 3
+    assert blocks <= MOST_BLOCKS
+
+
+def test_a_link_marks_replies_sent_without_reading_the_sent_ones(history: Engine) -> None:
+    with history.connect() as conn:
+        rows, blocks = planned_sql(
+            conn,
+            outbox._SENT_PG,
+            f"""now(), ARRAY[3, 5, {HISTORY}], ARRAY['["a"]', '["b"]', '[]']""",
+        )
+    assert rows == 3
+    # each row found through the primary key and written again with its index entries
+    # (about 20 blocks); a scan of the sent ones would read hundreds
+    assert blocks <= 30 * rows
 
 
 @pytest.mark.parametrize(
