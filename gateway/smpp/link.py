@@ -37,7 +37,7 @@ class Link:
         self.stop_event = threading.Event()
         self.submitter = Submitter(config, self._report)
         self.db = DbWorker(config, on_inbound, self.stop_event, on_settled=self.submitter.release)
-        limiter = TpsLimiter(redis, config.name, config.tps)
+        limiter = TpsLimiter(redis, config.name, config.tps, ahead=config.window)
         self._states: dict[str, tuple[bool, str]] = {}
         self._state_lock = threading.Lock()  # a tx and an rx report at once: publish in order
         roles = ("trx",) if config.bind == "trx" else ("tx", "rx")
