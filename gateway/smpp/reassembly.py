@@ -105,15 +105,15 @@ def _insert(
 
 
 # The same two statements on PostgreSQL, one SQL text for any batch (models.db.driver_sql).
-# A join, not `external_id = ANY(...)`: prepared, its one plan for every batch probes the
-# unique index once a key (a generic plan of ANY read every message of the link), and the
-# time is a condition no index serves: on statistics a little behind a busy link,
-# PostgreSQL took the messages of the window for a few and walked them all, every batch.
+# The unique index probed once a key. Both are planned for each batch's values: prepared,
+# the lookup's one plan, made on statistics taken before a burst, walked every message the
+# link had received since, on every batch (the SQLAlchemy statement above did so too, for
+# the batch sizes that recur).
 _SEEN_PG = """
 SELECT m.external_id FROM unnest(%s::text[]) AS seen(external_id)
 JOIN inbound_messages AS m
     ON m.channel = %s AND m.link = %s AND m.external_id = seen.external_id
-WHERE coalesce(m.received_at, m.received_at) >= %s
+WHERE m.received_at >= %s
 """
 _STORE_PG = f"""
 INSERT INTO inbound_messages
