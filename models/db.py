@@ -40,32 +40,7 @@ def make_engine(url: str) -> Engine:
         cache_bulk_statements()
     engine = create_engine(url, pool_size=10, max_overflow=20)
     ping_when_idle(engine)
-    if url.startswith("postgresql+psycopg"):
-        plan_for_the_values(engine)
     return engine
-
-
-FOR_THE_VALUES = "lapor_plan_for_the_values"  # an execution option (models.db.driver_sql)
-
-
-def plan_for_the_values(engine: Engine) -> None:
-    """Statements run with the FOR_THE_VALUES option are never prepared by psycopg.
-
-    psycopg prepares a statement it has run five times, and PostgreSQL may
-    then keep one plan for every later value, made on the statistics of that
-    moment: on a young deployment's tables, or a busy day's stale ones, the
-    link's lookups of a batch planned as scans of tables too small to index,
-    scanned on every batch as they grew (bench_smpp.py, PostgreSQL's CPU a MO
-    at 500/s 0.7 -> 1.0 ms). Planned each time, PostgreSQL sees the batch's
-    values and the table's current size.
-    """
-
-    @event.listens_for(engine, "do_execute")
-    def _unprepared(cursor, statement, parameters, context) -> bool | None:  # type: ignore[no-untyped-def]
-        if not context.execution_options.get(FOR_THE_VALUES):
-            return None
-        cursor.execute(statement, parameters, prepare=False)
-        return True
 
 
 PING_AFTER_IDLE_S = 1.0
@@ -188,13 +163,12 @@ def driver_sql(session: Session, sql: str, params: tuple[object, ...]) -> Cursor
 
     For the statements a busy SMPP link runs in every batch on PostgreSQL:
     one SQL text whatever the batch size (arrays, not IN lists), so nothing
-    is compiled or cached per call: half the Python of a small batch of MOs
-    and send outcomes (bench_batches.py). Planned for its values each time
-    (plan_for_the_values). SQLAlchemy still runs it, so a lost connection is
-    an OperationalError and is dropped from the pool as for any statement.
+    is compiled or cached per call and psycopg prepares it once. SQLAlchemy
+    still runs it, so a lost connection is an OperationalError and is
+    dropped from the pool as for any other statement. Half the Python of a
+    small batch of MOs and send outcomes (bench_batches.py).
     """
-    options = {FOR_THE_VALUES: True}
-    return session.connection().exec_driver_sql(sql, params, execution_options=options)
+    return session.connection().exec_driver_sql(sql, params)
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -84,11 +84,10 @@ def planned(conn: Connection, statement: Select[Any], generic: bool = True) -> t
 
 
 def planned_sql(conn: Connection, sql: str, values: str) -> tuple[int, int]:
-    """The same for SQL written for psycopg, planned for its values as models.db.driver_sql
-    runs it; `values` as SQL literals."""
+    """The same for SQL written for psycopg (models.db.driver_sql), `values` as SQL literals."""
     numbered = sql.split("%s")
     sql = "".join(f"{part}${n}" for n, part in enumerate(numbered[:-1], 1)) + numbered[-1]
-    return _explained(conn, sql, values, generic=False)
+    return _explained(conn, sql, values, generic=True)
 
 
 def _explained(conn: Connection, sql: str, values: str, generic: bool) -> tuple[int, int]:

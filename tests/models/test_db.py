@@ -129,25 +129,3 @@ def test_an_insert_skipping_duplicates_is_compiled_once_and_skips_only_its_own(
     )
     with pytest.raises(IntegrityError):
         insert("other", [{"key": "a", "other": "6"}])
-
-
-@pytest.mark.parametrize(("planned_each_time", "prepared"), [(True, 0), (False, 1)])
-def test_driver_sql_is_planned_for_its_values_every_time(
-    planned_each_time: bool, prepared: int
-) -> None:
-    """psycopg prepares a statement it has run five times, and PostgreSQL may then keep one
-    plan for all later values; the link's batch statements (models.db.driver_sql) are
-    planned for theirs each time. The other case shows what the option prevents."""
-    engine = make_engine(PG_SERVER_URL)
-    options = {models.db.FOR_THE_VALUES: planned_each_time}
-    try:
-        with engine.connect() as conn:
-            for n in range(10):
-                assert conn.exec_driver_sql("SELECT %s::int", (n,), options).scalar() == n
-            count = conn.scalar(
-                text("SELECT count(*) FROM pg_prepared_statements WHERE statement = :sql"),
-                {"sql": "SELECT $1::int"},
-            )
-    finally:
-        engine.dispose()
-    assert count == prepared
