@@ -12,7 +12,7 @@ from handlers.dispatch import handle_group
 from models import actions
 from models.actions import Channel
 from models.base import in_state, utcnow
-from models.db import picked_once, session_scope
+from models.db import on_postgresql, picked_once, session_scope
 from models.inbound import InboundMessage, InboundState
 from models.phone import reporter_key
 from models.queues import wake_inbound
@@ -103,7 +103,7 @@ def claim_group(session: Session) -> list[InboundMessage]:
     beside the other one: a backlog still has every worker. SQLite has one
     writer anyway.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql(session):
         return _claim(session, true(), GROUP)
     turn = session.scalar(_TRY_TURN)
     messages = _claim(session, true(), GROUP)

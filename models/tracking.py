@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from models.db import on_postgresql
+
 FIRST_TRACKING_NUMBER = 1000001
 SEQUENCE = "tracking_number_seq"
 
@@ -20,7 +22,7 @@ def next_tracking_number(session: Session) -> int:
 
 def next_tracking_numbers(session: Session, count: int) -> list[int]:
     """`count` new numbers, ascending, in one statement: a group of complaints filed at once."""
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         drawn = session.scalars(
             text(f"SELECT nextval('{SEQUENCE}') FROM generate_series(1, :count)"),
             {"count": count},
