@@ -165,8 +165,8 @@ def driver_sql(session: Session, sql: str, params: tuple[object, ...]) -> Cursor
     one SQL text whatever the batch size (arrays, not IN lists), so nothing
     is compiled or cached per call and psycopg prepares it once. SQLAlchemy
     still runs it, so a lost connection is an OperationalError and is
-    dropped from the pool as for any other statement. Half the Python of a
-    small batch of MOs and send outcomes (bench_batches.py).
+    dropped from the pool as for any other statement. A fifth to a half less
+    Python for a small batch of MOs and send outcomes (README, 2026-12-03).
     """
     return session.connection().exec_driver_sql(sql, params)
 

@@ -42,16 +42,8 @@ def history() -> Iterator[Engine]:
 def _fill(engine: Engine) -> None:
     """HISTORY handled messages and sent replies, WAITING of each still to do; analyzed."""
     with engine.begin() as conn:
-        for state, first, count in (("processed", 1, HISTORY), ("received", HISTORY + 1, WAITING)):
-            conn.execute(
-                text(
-                    "INSERT INTO inbound_messages (channel, link, external_id, sender, recipient,"
-                    " text, parts, incomplete, received_at, state) SELECT 'smpp', 'telco',"
-                    " 'mo' || g, '+62812' || g, '1708', 'jalan rusak', 1, false, now(), :state"
-                    " FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g"
-                ),
-                {"state": state, "first": first, "last": first + count - 1},
-            )
+        _inbound(conn, 1, HISTORY)
+        _inbound(conn, HISTORY + 1, WAITING, state="received")
         for status, first, count in (("sent", 1, HISTORY), ("queued", HISTORY + 1, WAITING)):
             conn.execute(
                 text(
@@ -142,15 +134,18 @@ def test_a_link_finds_redelivered_mos_without_reading_the_window() -> None:
     assert blocks <= 4 * (BATCH + 2)  # an index descent and a row for each key, not the window's
 
 
-def _inbound(conn: Connection, first: int, count: int, age: str) -> None:
+def _inbound(
+    conn: Connection, first: int, count: int, age: str = "now()", state: str = "processed"
+) -> None:
+    """Messages mo<first>... of link telco from +62812<n>, received `age` (SQL of g) ago."""
     conn.execute(
         text(
             "INSERT INTO inbound_messages (channel, link, external_id, sender, recipient, text,"
-            f" parts, incomplete, received_at, state) SELECT 'smpp', 'telco', 'mo' || g,"
-            f" '+62812' || g, '1708', 'jalan rusak', 1, false, {age}, 'processed'"
+            " parts, incomplete, received_at, state) SELECT 'smpp', 'telco', 'mo' || g,"
+            f" '+62812' || g, '1708', 'jalan rusak', 1, false, {age}, :state"
             " FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g"
         ),
-        {"first": first, "last": first + count - 1},
+        {"state": state, "first": first, "last": first + count - 1},
     )
 
 
