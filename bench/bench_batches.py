@@ -76,6 +76,23 @@ def link_thread(
             return list(session.scalars(MESSAGES.insert().returning(MESSAGES.c.id), rows))
 
     spent = {"MO": 0.0, "sent": 0.0, "receipt": 0.0}
+    waited = 0.0  # wall time of a batch holding both MOs and send outcomes, as a busy link's
+
+    def mixed(first: int) -> None:
+        nonlocal waited
+        ids = sending(first)
+        items = [
+            *(Outcome(i, "sent", (format(i, "x"),)) for i in ids),
+            *(
+                Delivered(
+                    MoMessage(f"62813{n:08d}", "1708", 0, b"Jalan rusak", None), lambda status: None
+                )
+                for n in range(first, first + batch)
+            ),
+        ]
+        started = time.perf_counter()
+        thread._process(items)
+        waited += time.perf_counter() - started
 
     def one_round(number: int) -> None:
         first = (number + batch * 1000) * batch  # numbers and keys of their own for each size
@@ -94,11 +111,13 @@ def link_thread(
         }
         for kind, items in kinds.items():
             spent[kind] += _cpu(lambda items=items: thread._process(items))
+        mixed(first + batch * 1000 * 1000)
 
     for number in range(10):  # warm-up: caches, prepared statements
         one_round(number)
     settle()
     spent = dict.fromkeys(spent, 0.0)
+    waited = 0.0
     meter.start()
     for number in range(10, 10 + rounds):
         one_round(number)
@@ -107,6 +126,7 @@ def link_thread(
     return {
         **{kind: 1000 * s / messages for kind, s in spent.items()},
         "postgres": 1000 * postgres / messages,
+        "wall ms a batch of MOs and sent outcomes": 1000 * waited / rounds,
     }
 
 

@@ -18,6 +18,7 @@ from gateway.smpp.outage import OutageLog
 from gateway.smpp.outcomes import Outcome
 from gateway.smpp.session import Hooks, Session
 from gateway.smpp.submitter import Submitter
+from gateway.smpp.waker import Waker
 from models.db import session_scope
 from models.outbox import LEASE, claim_outbound, renew_lease
 from models.queues import LINK_STATE_KEY, SMPP_OUT_KEY
@@ -36,7 +37,10 @@ class Link:
         self.redis = redis
         self.stop_event = threading.Event()
         self.submitter = Submitter(config, self._report)
-        self.db = DbWorker(config, on_inbound, self.stop_event, on_settled=self.submitter.release)
+        self.waker = Waker(f"smpp-wake-{config.name}", on_inbound)
+        self.db = DbWorker(
+            config, self.waker.put, self.stop_event, on_settled=self.submitter.release
+        )
         limiter = TpsLimiter(redis, config.name, config.tps, ahead=config.window)
         self._states: dict[str, tuple[bool, str]] = {}
         self._state_lock = threading.Lock()  # a tx and an rx report at once: publish in order
@@ -61,13 +65,14 @@ class Link:
         )
 
     def start(self) -> None:
+        self.waker.start()
         self.db.start()
         for session in self.sessions:
             session.start()
         self.feeder.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Unbind, then let the database thread commit what it holds."""
+        """Unbind, then let the database thread commit what it holds and have it handled."""
         self.stop_event.set()
         for session in self.sessions:
             session.wake()
@@ -76,6 +81,7 @@ class Link:
         deadline = time.monotonic() + timeout_s
         for thread in [*self.sessions, self.feeder, self.db]:
             thread.join(max(0.1, deadline - time.monotonic()))
+        self.waker.close(max(0.1, deadline - time.monotonic()))
 
     def bound(self) -> bool:
         return all(session.bound.is_set() for session in self.sessions)
