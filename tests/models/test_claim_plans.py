@@ -72,25 +72,16 @@ def planned(conn: Connection, statement: Select[Any], generic: bool = True) -> t
         )
         for name in compiled.positiontup or ()
     )
-    return _explained(conn, str(compiled), values, generic)
-
-
-def planned_sql(conn: Connection, sql: str, values: str) -> tuple[int, int]:
-    """The same for SQL written for psycopg (models.db.driver_sql), `values` as SQL literals."""
-    plan = generic_plan(conn, sql, values)
+    plan = _plan(conn, str(compiled), values, generic)
     return plan["Actual Rows"], plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
 
 
 def generic_plan(conn: Connection, sql: str, values: str) -> dict[str, Any]:
-    """The executed generic plan of psycopg SQL (EXPLAIN ANALYZE's JSON)."""
+    """The executed generic plan (EXPLAIN ANALYZE's JSON) of SQL written for psycopg
+    (models.db.driver_sql), `values` as SQL literals."""
     numbered = sql.split("%s")
     sql = "".join(f"{part}${n}" for n, part in enumerate(numbered[:-1], 1)) + numbered[-1]
     return _plan(conn, sql, values, generic=True)
-
-
-def _explained(conn: Connection, sql: str, values: str, generic: bool) -> tuple[int, int]:
-    plan = _plan(conn, sql, values, generic)
-    return plan["Actual Rows"], plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
 
 
 def _plan(conn: Connection, sql: str, values: str, generic: bool) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """One-part MOs of a batch: stored once each, re-deliveries recognised within the dedup window.
 
-Run on both databases: PostgreSQL stores a batch with its own statement
-(gateway.smpp.reassembly._STORE_PG), SQLite with SQLAlchemy's.
+Run on both databases: PostgreSQL stores a batch with its own statements
+(gateway.smpp.reassembly._SEEN_PG and _STORE_PG), SQLite with SQLAlchemy's.
 """
 
 from __future__ import annotations
