@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -404,6 +405,18 @@ def _segments_named() -> Select[tuple[Any, ...]]:
 
 # Built once: a link's database thread reads it for every batch of receipts.
 _SEGMENTS_NAMED = _segments_named()
+# The same on PostgreSQL (models.db.driver_sql): one text for any number of ids.
+_SEGMENTS_NAMED_PG = """
+SELECT s.id, s.outbound_id, s.external_id, s.channel, s.link, s.dlr_state,
+       m.dlr_state, m.status, m.last_error
+FROM outbound_segments AS s JOIN outbound_messages AS m ON m.id = s.outbound_id
+WHERE s.outbound_id IN (
+    SELECT n.outbound_id FROM outbound_segments AS n
+    WHERE n.channel = %s AND n.link = %s AND n.external_id = ANY(%s::text[]))
+ORDER BY s.id
+FOR UPDATE
+"""
+_SEGMENT_STATES_PG = "UPDATE outbound_segments SET dlr_state = %s WHERE id = ANY(%s::integer[])"
 
 
 def _receipt_segments(
@@ -415,9 +428,12 @@ def _receipt_segments(
     then reads what the first one wrote, instead of overwriting it with what
     it read before (a late 'accepted' over 'delivered').
     """
-    rows = session.execute(
-        _SEGMENTS_NAMED, {"channel": channel, "link": link, "wanted": sorted(wanted)}
-    )
+    if on_postgresql(session):
+        rows = driver_sql(session, _SEGMENTS_NAMED_PG, (channel, link, sorted(wanted)))
+    else:
+        rows = session.execute(
+            _SEGMENTS_NAMED, {"channel": channel, "link": link, "wanted": sorted(wanted)}
+        )
     messages: dict[int, _Message] = {}
     segments = []
     for sid, oid, eid, s_channel, s_link, s_state, m_state, status, error in rows:
@@ -463,11 +479,27 @@ def _write_receipts(session: Session, segments: list[_Segment], now: datetime) -
             seen.add(segment.outbound_id)
             key = tuple(sorted(message.changed.items()))
             by_change.setdefault(key, []).append(segment.outbound_id)
+    if on_postgresql(session):
+        for state, ids in by_state.items():
+            driver_sql(session, _SEGMENT_STATES_PG, (state, ids))
+        for change, ids in by_change.items():
+            columns = tuple(column for column, _ in change)
+            values = tuple(None if value is None else str(value) for _, value in change)
+            driver_sql(session, _message_receipts_pg(columns), (now, *values, ids))
+        return
     s, m = SEGMENTS.c, MESSAGES.c
     for state, ids in by_state.items():
         session.execute(update(SEGMENTS).where(s.id.in_(ids)).values(dlr_state=state))
     for change, ids in by_change.items():
         session.execute(update(MESSAGES).where(m.id.in_(ids)).values(dlr_at=now, **dict(change)))
+
+
+@cache
+def _message_receipts_pg(columns: tuple[str, ...]) -> str:
+    """The UPDATE of the messages whose receipts changed `columns` (of _Message's few), for
+    driver_sql: one text for each set of columns, whatever the number of messages."""
+    assignments = "".join(f", {column} = %s" for column in columns)
+    return f"UPDATE outbound_messages SET dlr_at = %s{assignments} WHERE id = ANY(%s::integer[])"
 
 
 def requeue_failed(session: Session, outbound_id: int) -> bool:

@@ -55,6 +55,13 @@ def _fill(engine: Engine) -> None:
                 ),
                 {"status": status, "first": first, "last": first + count - 1},
             )
+        conn.execute(  # the sent ones' segments, carrier ids '1'... as receipts name them
+            text(
+                "INSERT INTO outbound_segments (outbound_id, channel, link, external_id,"
+                " created_at) SELECT id, channel, link, id::text, now() FROM outbound_messages"
+                " WHERE status = 'sent'"
+            )
+        )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
 
@@ -171,6 +178,17 @@ def test_a_link_marks_replies_sent_without_reading_the_sent_ones(history: Engine
     assert plan["Actual Rows"] == 3
     # each row found through the primary key; a scan of the sent ones would read thousands
     assert rows_read(plan, "outbound_messages") == 3
+
+
+def test_a_link_matches_receipts_without_reading_the_sent_ones(history: Engine) -> None:
+    with history.connect() as conn:
+        plan = generic_plan(
+            conn, outbox._SEGMENTS_NAMED_PG, f"'smpp', 'telco', ARRAY['3', '{HISTORY}', 'x']"
+        )
+    assert plan["Actual Rows"] == 2
+    # the segments the ids name and their messages' other segments, through the indexes
+    assert rows_read(plan, "outbound_segments") <= 4
+    assert rows_read(plan, "outbound_messages") == 2
 
 
 @pytest.mark.parametrize(
