@@ -11,8 +11,9 @@ tell a 10% change from the noise:
 
 - the link's database thread (gateway.smpp.dbworker.DbWorker) storing a
   batch of MOs, then the send outcomes of as many replies, then their
-  delivery receipts: Python CPU a message of each, and PostgreSQL's CPU for
-  the three (its backends of the run's database);
+  delivery receipts, and the link's feeder claiming as many queued replies
+  (gateway.smpp.link): Python CPU a message of each, and PostgreSQL's CPU
+  for the four (its backends of the run's database);
 - a worker filing stored MOs (a group of handlers.jobs.process_inbound, groups of
   `--group`): Python CPU and Python function calls a filed text (the calls
   repeat exactly from run to run).
@@ -51,12 +52,12 @@ def link_thread(
     from gateway.smpp.receipts import Receipt
     from models.base import utcnow
     from models.db import session_scope
-    from models.outbox import MESSAGES, OutboxStatus
+    from models.outbox import MESSAGES, OutboxStatus, claim_outbound
 
     link = LinkConfig(name="bench", host="127.0.0.1", port=1, system_id="b", password="b")
     thread = DbWorker(link, on_inbound=lambda ids: None, stop=threading.Event())
 
-    def sending(first: int) -> list[int]:
+    def sending(first: int, status: OutboxStatus = OutboxStatus.SENDING) -> list[int]:
         rows = [
             {
                 "recipient": f"62812{n:08d}",
@@ -66,7 +67,7 @@ def link_thread(
                 "channel": "smpp",
                 "link": "bench",
                 "idempotency_key": f"bench:{n}",
-                "status": OutboxStatus.SENDING,
+                "status": status,
                 "attempts": 1,
                 "next_attempt_at": utcnow(),
             }
@@ -75,7 +76,11 @@ def link_thread(
         with session_scope() as session:
             return list(session.scalars(MESSAGES.insert().returning(MESSAGES.c.id), rows))
 
-    spent = {"MO": 0.0, "sent": 0.0, "receipt": 0.0}
+    def claim() -> None:  # the feeder's, in its own transaction
+        with session_scope() as session:
+            claim_outbound(session, channel="smpp", link="bench", limit=batch)
+
+    spent = {"MO": 0.0, "sent": 0.0, "receipt": 0.0, "claim": 0.0}
     waited = 0.0  # wall time of a batch holding both MOs and send outcomes, as a busy link's
 
     def mixed(first: int) -> None:
@@ -111,6 +116,8 @@ def link_thread(
         }
         for kind, items in kinds.items():
             spent[kind] += _cpu(lambda items=items: thread._process(items))
+        sending(first + batch * 1000 * 2000, OutboxStatus.QUEUED)
+        spent["claim"] += _cpu(claim)
         mixed(first + batch * 1000 * 1000)
 
     for number in range(10):  # warm-up: caches, prepared statements

@@ -118,15 +118,18 @@ def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[Inb
     theirs to handle, in this transaction; one statement.
 
     SKIP LOCKED: a message another worker has claimed is theirs (they handle
-    it or roll back, leaving it for the sweep) and nobody waits for them. The
-    UPDATE checks the state again: SQLite has no row locks, only one writer.
+    it or roll back, leaving it for the sweep) and nobody waits for them.
     """
     return list(
         session.scalars(
             update(InboundMessage)
             .where(
-                InboundMessage.id.in_(picked_once(session, waiting(which, limit))),
-                in_state(InboundMessage.state, InboundState.RECEIVED),
+                picked_once(
+                    session,
+                    InboundMessage.id,
+                    waiting(which, limit),
+                    in_state(InboundMessage.state, InboundState.RECEIVED),
+                )
             )
             .values(state=InboundState.PROCESSED, processed_at=utcnow())
             .returning(InboundMessage)

@@ -9,7 +9,18 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, Select, Table, create_engine, event, select, text
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Engine,
+    Select,
+    Table,
+    and_,
+    create_engine,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
@@ -140,18 +151,27 @@ class InsertSkippingDuplicates(Insert):
         self._post_values_clause = _SkipDuplicates(conflict_columns)
 
 
-def picked_once(session: Session, pick: Select[tuple[int]]) -> Select[tuple[int]]:
-    """The ids `pick` (SELECT ... LIMIT ... FOR UPDATE SKIP LOCKED) chooses, for a claim's
-    UPDATE ... WHERE id IN (...): one statement instead of a read and a write.
+def picked_once(
+    session: Session,
+    id_column: ColumnElement[int],
+    pick: Select[tuple[int]],
+    still: ColumnElement[bool],
+) -> ColumnElement[bool]:
+    """The WHERE of a claim's UPDATE: the rows `pick` (SELECT id ... LIMIT ... FOR UPDATE SKIP
+    LOCKED) chooses, if `still` (the state it picks) holds: one statement, not a read and a write.
 
-    On PostgreSQL a MATERIALIZED CTE, run once: as a plain IN (SELECT ...
-    LIMIT) subquery it may run more than once and claim more than its limit.
-    SQLite keeps the subquery (Python's sqlite3 opens no transaction for a
-    statement that starts with WITH) and has only one writer anyway.
+    On PostgreSQL the ids come from a MATERIALIZED CTE, run once: as a plain
+    IN (SELECT ... LIMIT) subquery it may run more than once and claim more
+    than its limit. `still` is not checked again there: the picked rows are
+    locked, and PostgreSQL checks a locked row's WHERE again when it locks it;
+    checked in the UPDATE too, it had the planner join the picked ids to every
+    row in that state, so each claim read the whole backlog. SQLite keeps the
+    subquery (Python's sqlite3 opens no transaction for a statement that
+    starts with WITH) and checks `still`: it has no row locks, only one writer.
     """
     if not on_postgresql(session):
-        return pick
-    return select(pick.cte("picked").prefix_with("MATERIALIZED").c.id)
+        return and_(id_column.in_(pick), still)
+    return id_column.in_(select(pick.cte("picked").prefix_with("MATERIALIZED").c.id))
 
 
 def on_postgresql(session: Session) -> bool:

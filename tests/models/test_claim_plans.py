@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, Select, literal, text, true
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
 
 from gateway.smpp import reassembly
 from gateway.smpp.dbworker import BATCH
@@ -127,6 +128,39 @@ def test_a_link_claims_queued_replies_without_reading_the_sent_ones(history: Eng
         rows, blocks = planned(conn, outbox.waiting(mine, 20, utcnow()))
     assert rows == WAITING
     assert blocks <= MOST_BLOCKS
+
+
+def test_a_claim_from_a_backlog_reads_what_it_claims() -> None:
+    """After an outage thousands of messages wait; each claim of a group must read its group,
+    not the whole backlog (the state checked again in the UPDATE did that: a drain that
+    grows with the square of the backlog)."""
+    backlog = 20 * jobs.GROUP
+    with migrated_pg_database() as engine:
+        with engine.begin() as conn:  # the handled history, then the backlog
+            _inbound(conn, 1, HISTORY)
+            _inbound(conn, HISTORY + 1, backlog, state="received")
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+        with Session(engine) as session, session.begin():
+            claimed = sorted(message.id for message in jobs._claim(session, true(), jobs.GROUP))
+            fetched = session.scalar(
+                text(
+                    "SELECT idx_tup_fetch + coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables"
+                    " WHERE relname = 'inbound_messages'"
+                )
+            )
+    assert claimed == list(range(HISTORY + 1, HISTORY + jobs.GROUP + 1))
+    assert fetched <= 2 * jobs.GROUP  # picked, then updated through the primary key
+
+
+def test_a_links_claim_on_postgresql_takes_the_queued_replies_only(history: Engine) -> None:
+    with history.connect() as conn:
+        plan = generic_plan(
+            conn, outbox._CLAIM_LINK_PG, "now(), 'smpp', 'telco', 20, now() + interval '2 min'"
+        )
+    assert plan["Actual Rows"] == WAITING
+    # each queued row once through the partial index, once through the primary key
+    assert rows_read(plan, "outbound_messages") <= 2 * WAITING
 
 
 def test_a_link_finds_redelivered_mos_without_reading_the_window() -> None:
