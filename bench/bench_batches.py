@@ -1,6 +1,6 @@
 """The CPU of one batch, in-process: the link's database thread and a worker's filing.
 
-    python bench/bench_batches.py [--rounds 100] [--batches 5,50] [--texts 2000]
+    python bench/bench_batches.py [--rounds 100] [--batches 5,50] [--texts 2000] [--group 50] [--vary]
 
 bench_smpp.py measures the whole path, but on a shared 2-core machine its
 figures move by a quarter from one minute to the next. This one runs the
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import threading
 import time
@@ -138,10 +139,20 @@ def link_thread(
 
 
 def filing(
-    count: int, group: int, texts: list[str], meter: CpuMeter, settle: Callable[[], None]
+    count: int,
+    group: int,
+    vary: bool,
+    texts: list[str],
+    meter: CpuMeter,
+    settle: Callable[[], None],
 ) -> tuple[float, float, float]:
     """A worker filing `count` stored MOs, `group` at a time: (ms of CPU, PostgreSQL's ms of
-    CPU, Python calls) a text."""
+    CPU, Python calls) a text.
+
+    `vary`: groups of 1 to 2 x `group` - 1 (the same sequence every run), as a paced link's
+    traffic makes them, instead of all alike: every size is another SQL text for the
+    multi-row statements, to convert, prepare and plan.
+    """
     from handlers.jobs import _process_group
 
     def file_group() -> None:  # one group, as a job files it (not the job's closing empty claim)
@@ -151,7 +162,7 @@ def filing(
     from models.db import session_scope
     from models.inbound import InboundMessage, InboundState
 
-    def store(first: int) -> None:
+    def store(first: int, size: int) -> None:
         rows = [
             {
                 "channel": "smpp",
@@ -163,10 +174,21 @@ def filing(
                 "received_at": utcnow(),
                 "state": InboundState.RECEIVED,
             }
-            for n in range(first, first + group)
+            for n in range(first, first + size)
         ]
         with session_scope() as session:
             session.execute(InboundMessage.__table__.insert(), rows)
+
+    sizes = random.Random(group)
+    stored = 0
+
+    def next_group() -> int:
+        """Store the next group; its size."""
+        nonlocal stored
+        size = sizes.randint(1, 2 * group - 1) if vary else group
+        store(stored, size)
+        stored += size
+        return size
 
     calls = 0
 
@@ -174,22 +196,24 @@ def filing(
         nonlocal calls
         calls += event == "call"
 
-    for first in range(0, 5 * group, group):  # warm-up
-        store(first)
+    for _ in range(5):  # warm-up
+        next_group()
         file_group()
     settle()
     spent = postgres = 0.0
-    for first in range(5 * group, 5 * group + count, group):
-        store(first)
+    filed = 0
+    while filed < count:
+        filed += next_group()
         meter.start()
         spent += _cpu(file_group)
         postgres += meter.spent().get("postgres", 0.0)
-    for first in range(5 * group + count, 5 * group + 2 * count, group):
-        store(first)
+    profiled = 0
+    while profiled < count:
+        profiled += next_group()
         sys.setprofile(tally)
         file_group()
         sys.setprofile(None)
-    return 1000 * spent / count, 1000 * postgres / count, calls / count
+    return 1000 * spent / filed, 1000 * postgres / filed, calls / profiled
 
 
 def main() -> None:
@@ -198,6 +222,9 @@ def main() -> None:
     parser.add_argument("--batches", default="5,50", help="link batch sizes, comma-separated")
     parser.add_argument("--texts", type=int, default=2000, help="MOs the worker files")
     parser.add_argument("--group", type=int, default=50, help="MOs a worker's group")
+    parser.add_argument(
+        "--vary", action="store_true", help="groups of 1 to 2 x --group - 1 MOs, not all alike"
+    )
     args = parser.parse_args()
     with production_env(REDIS_URL=os.environ.get("BENCH_REDIS_URL", REDIS_URL)) as env:
         os.environ.update(DATABASE_URL=env["DATABASE_URL"], REDIS_URL=env["REDIS_URL"])
@@ -212,9 +239,12 @@ def main() -> None:
             costs = link_thread(args.rounds, batch, texts, meter, lambda: analyze(env))
             shares = ", ".join(f"{kind} {ms:.3f}" for kind, ms in costs.items())
             print(f"link database thread, batches of {batch:>3}: ms of CPU a message: {shares}")
-        ms, postgres, calls = filing(args.texts, args.group, texts, meter, lambda: analyze(env))
+        ms, postgres, calls = filing(
+            args.texts, args.group, args.vary, texts, meter, lambda: analyze(env)
+        )
+        sizes = f"1-{2 * args.group - 1} (mean {args.group})" if args.vary else f"{args.group}"
         print(
-            f"worker filing, groups of {args.group}: {ms:.3f} ms of CPU, postgres {postgres:.3f},"
+            f"worker filing, groups of {sizes}: {ms:.3f} ms of CPU, postgres {postgres:.3f},"
             f" {calls:.0f} calls a text"
         )
         get_engine().dispose()
