@@ -152,7 +152,7 @@ class InsertSkippingDuplicates(Insert):
 
 
 def picked_once(
-    session: Session,
+    postgresql: bool,
     id_column: ColumnElement[int],
     pick: Select[tuple[int]],
     still: ColumnElement[bool],
@@ -169,7 +169,7 @@ def picked_once(
     subquery (Python's sqlite3 opens no transaction for a statement that
     starts with WITH) and checks `still`: it has no row locks, only one writer.
     """
-    if not on_postgresql(session):
+    if not postgresql:
         return and_(id_column.in_(pick), still)
     return id_column.in_(select(pick.cte("picked").prefix_with("MATERIALIZED").c.id))
 

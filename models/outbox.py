@@ -140,7 +140,10 @@ def _claim(session: Session, where: list, limit: int) -> list[OutboundClaim]:
         update(MESSAGES)
         .where(
             picked_once(
-                session, c.id, waiting(where, limit, now), in_state(c.status, OutboxStatus.QUEUED)
+                on_postgresql(session),
+                c.id,
+                waiting(where, limit, now),
+                in_state(c.status, OutboxStatus.QUEUED),
             )
         )
         .values(status=OutboxStatus.SENDING, lease_until=now + LEASE, attempts=c.attempts + 1)

@@ -9,12 +9,13 @@ analyzed, as autovacuum leaves a running deployment's tables.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, Select, literal, text, true
+from sqlalchemy import Connection, Engine, Select, event, literal, text, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -132,8 +133,9 @@ def test_a_link_claims_queued_replies_without_reading_the_sent_ones(history: Eng
 
 def test_a_claim_from_a_backlog_reads_what_it_claims() -> None:
     """After an outage thousands of messages wait; each claim of a group must read its group,
-    not the whole backlog (the state checked again in the UPDATE did that: a drain that
-    grows with the square of the backlog)."""
+    not the whole backlog, also through the generic plan a prepared claim gets (the state
+    checked again in the UPDATE, or a bound LIMIT, joined the group to every waiting
+    message or to the whole table: a drain that grows with the square of the backlog)."""
     backlog = 20 * jobs.GROUP
     with migrated_pg_database() as engine:
         with engine.begin() as conn:  # the handled history, then the backlog
@@ -141,16 +143,17 @@ def test_a_claim_from_a_backlog_reads_what_it_claims() -> None:
             _inbound(conn, HISTORY + 1, backlog, state="received")
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
+        sent: list[tuple[str, dict[str, Any]]] = []
+        event.listen(engine, "before_cursor_execute", lambda *a: sent.append((a[2], a[3])))
         with Session(engine) as session, session.begin():
-            claimed = sorted(message.id for message in jobs._claim(session, true(), jobs.GROUP))
-            fetched = session.scalar(
-                text(
-                    "SELECT idx_tup_fetch + coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables"
-                    " WHERE relname = 'inbound_messages'"
-                )
-            )
+            claimed = sorted(message.id for message in jobs.claim_oldest(session, jobs.GROUP))
+        sql, params = sent[-1]
+        values = ", ".join(f"'{params[name]}'" for name in re.findall(r"%\((\w+)\)s", sql))
+        with engine.connect() as conn:
+            plan = generic_plan(conn, re.sub(r"%\((\w+)\)s", "%s", sql), values)
     assert claimed == list(range(HISTORY + 1, HISTORY + jobs.GROUP + 1))
-    assert fetched <= 2 * jobs.GROUP  # picked, then updated through the primary key
+    assert plan["Actual Rows"] == jobs.GROUP
+    assert rows_read(plan, "inbound_messages") <= 2 * jobs.GROUP  # picked, then each by its key
 
 
 def test_a_links_claim_on_postgresql_takes_the_queued_replies_only(history: Engine) -> None:
