@@ -1,6 +1,7 @@
 """The CPU of one batch, in-process: the link's database thread and a worker's filing.
 
     python bench/bench_batches.py [--rounds 100] [--batches 5,50] [--texts 2000] [--group 50] [--vary]
+        [--drain 0]
 
 bench_smpp.py measures the whole path, but on a shared 2-core machine its
 figures move by a quarter from one minute to the next. This one runs the
@@ -16,7 +17,9 @@ tell a 10% change from the noise:
   for the four (its backends of the run's database);
 - a worker filing stored MOs (a group of handlers.jobs.process_inbound, groups of
   `--group`): Python CPU and Python function calls a filed text (the calls
-  repeat exactly from run to run).
+  repeat exactly from run to run);
+- with `--drain N`, a worker filing a backlog of N stored MOs, as after an
+  outage: Python and PostgreSQL CPU and wall time a text.
 """
 
 from __future__ import annotations
@@ -216,6 +219,45 @@ def filing(
     return 1000 * spent / filed, 1000 * postgres / filed, calls / profiled
 
 
+def drain(backlog: int, texts: list[str], meter: CpuMeter) -> tuple[float, float, float]:
+    """Workers back after an outage: `backlog` stored MOs filed a group at a time, as one
+    job does (ms of CPU, PostgreSQL's ms of CPU, wall ms) a text."""
+    from handlers.jobs import _process_group
+    from models.base import utcnow
+    from models.db import session_scope
+    from models.inbound import InboundMessage, InboundState
+
+    rows = [
+        {
+            "channel": "smpp",
+            "link": "bench",
+            "external_id": f"drain:{n}",
+            "sender": f"62814{n:08d}",
+            "recipient": "1708",
+            "text": texts[n % len(texts)],
+            "received_at": utcnow(),
+            "state": InboundState.RECEIVED,
+        }
+        for n in range(backlog)
+    ]
+    with session_scope() as session:
+        session.execute(InboundMessage.__table__.insert(), rows)
+    filed: list[int] = []
+    started = time.perf_counter()
+    meter.start()
+    spent = 0.0
+    while True:
+        claimed: list[int] = []
+        spent += _cpu(lambda claimed=claimed: _process_group(None, claimed))
+        if not claimed:
+            break
+        filed += claimed
+    wall = time.perf_counter() - started
+    postgres = meter.spent().get("postgres", 0.0)
+    assert len(filed) == backlog, (len(filed), backlog)
+    return 1000 * spent / backlog, 1000 * postgres / backlog, 1000 * wall / backlog
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=100, help="batches of each kind")
@@ -225,6 +267,7 @@ def main() -> None:
     parser.add_argument(
         "--vary", action="store_true", help="groups of 1 to 2 x --group - 1 MOs, not all alike"
     )
+    parser.add_argument("--drain", type=int, default=0, help="also file a backlog of this many")
     args = parser.parse_args()
     with production_env(REDIS_URL=os.environ.get("BENCH_REDIS_URL", REDIS_URL)) as env:
         os.environ.update(DATABASE_URL=env["DATABASE_URL"], REDIS_URL=env["REDIS_URL"])
@@ -247,6 +290,12 @@ def main() -> None:
             f"worker filing, groups of {sizes}: {ms:.3f} ms of CPU, postgres {postgres:.3f},"
             f" {calls:.0f} calls a text"
         )
+        if args.drain:
+            ms, postgres, wall = drain(args.drain, texts, meter)
+            print(
+                f"worker draining a backlog of {args.drain}: {ms:.3f} ms of CPU, postgres"
+                f" {postgres:.3f}, wall {wall:.3f} ms a text"
+            )
         get_engine().dispose()
 
 
