@@ -128,7 +128,7 @@ def claim_group(session: Session) -> list[InboundMessage]:
 def claim_oldest(session: Session, limit: int) -> list[InboundMessage]:
     """Up to `limit` of the oldest waiting messages, now `processed` (see _claim)."""
     statement = _claim_oldest(on_postgresql(session))
-    return _claimed(session, statement, {"limit": limit, "processed_at": utcnow()})
+    return list(session.scalars(statement, {"limit": limit, "processed_at": utcnow()}))
 
 
 def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[InboundMessage]:
@@ -139,7 +139,7 @@ def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[Inb
     it or roll back, leaving it for the sweep) and nobody waits for them.
     """
     statement = _claim_statement(on_postgresql(session), which, limit)
-    return _claimed(session, statement, {"processed_at": utcnow()})
+    return list(session.scalars(statement, {"processed_at": utcnow()}))
 
 
 @cache
@@ -173,12 +173,6 @@ def _claim_statement(
         # A new session holds none of them: nothing to bring up to date.
         .execution_options(synchronize_session=False)
     )
-
-
-def _claimed(
-    session: Session, statement: Update, params: dict[str, object]
-) -> list[InboundMessage]:
-    return list(session.scalars(statement, params).all())
 
 
 def waiting(which: ColumnElement[bool], limit: int | BindParameter[int]) -> Select[tuple[int]]:

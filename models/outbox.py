@@ -154,10 +154,8 @@ def _claim(session: Session, where: list, limit: int) -> list[OutboundClaim]:
 
 # claim_outbound on PostgreSQL (models.db.driver_sql): a busy link claims a few rows many
 # times a second, and building, cache-keying and rendering the statement each time was most
-# of a claim's Python CPU. The states are written in, as in_state does: see there. The picked
-# rows are locked and were queued when locked (PostgreSQL checks a locked row's WHERE again),
-# so the UPDATE joins them by primary key alone: checking the state there too made the
-# planner look each one up among all the queued rows.
+# of a claim's Python CPU. The states are written in, as in_state does; the UPDATE does not
+# check the state again, as models.db.picked_once explains.
 _CLAIM_LINK_PG = f"""
 WITH picked AS MATERIALIZED (
     SELECT id FROM outbound_messages
