@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
 from models.base import Base, utcnow
-from models.db import InsertSkippingDuplicates
+from models.db import InsertSkippingDuplicates, driver_sql, on_postgresql
 
 
 class InboundState(StrEnum):
@@ -94,6 +94,15 @@ def store_inbound(
     return existing, False
 
 
+# link_complaints on PostgreSQL (models.db.driver_sql): one SQL text for any group, where
+# the CASE of the statement below is another text, compiled and planned, for every size.
+_LINK_COMPLAINTS_PG = """
+UPDATE inbound_messages AS m SET complaint_id = filed.complaint_id
+FROM unnest(%s::integer[], %s::integer[]) AS filed(id, complaint_id)
+WHERE m.id = filed.id
+"""
+
+
 def link_complaints(session: Session, filed: Sequence[tuple[InboundMessage, int]]) -> None:
     """Record the complaint each message filed, one UPDATE for a whole group.
 
@@ -101,12 +110,15 @@ def link_complaints(session: Session, filed: Sequence[tuple[InboundMessage, int]
     """
     if not filed:
         return
-    c = InboundMessage.__table__.c
     complaints = {inbound.id: complaint_id for inbound, complaint_id in filed}
-    session.execute(
-        update(InboundMessage.__table__)
-        .where(c.id.in_(list(complaints)))
-        .values(complaint_id=case(complaints, value=c.id))
-    )
+    if on_postgresql(session):
+        driver_sql(session, _LINK_COMPLAINTS_PG, (list(complaints), list(complaints.values())))
+    else:
+        c = InboundMessage.__table__.c
+        session.execute(
+            update(InboundMessage.__table__)
+            .where(c.id.in_(list(complaints)))
+            .values(complaint_id=case(complaints, value=c.id))
+        )
     for inbound, complaint_id in filed:
         set_committed_value(inbound, "complaint_id", complaint_id)

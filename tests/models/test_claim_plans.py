@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from gateway.smpp import reassembly
 from gateway.smpp.dbworker import BATCH
 from handlers import jobs
-from models import actions, outbox
+from models import actions, inbound, outbox
 from models.base import utcnow
 from models.outbox import OutboundMessage
 
@@ -226,6 +226,16 @@ def test_a_link_matches_receipts_without_reading_the_sent_ones(history: Engine) 
     # the segments the ids name and their messages' other segments, through the indexes
     assert rows_read(plan, "outbound_segments") <= 4
     assert rows_read(plan, "outbound_messages") == 2
+
+
+def test_a_group_links_its_complaints_without_reading_the_history(history: Engine) -> None:
+    with history.connect() as conn:
+        plan = generic_plan(
+            conn,
+            inbound._LINK_COMPLAINTS_PG,
+            f"ARRAY[3, 5, {HISTORY}], ARRAY[NULL, NULL, NULL]::integer[]",
+        )
+    assert rows_read(plan, "inbound_messages") == 3  # each through the primary key
 
 
 @pytest.mark.parametrize(
