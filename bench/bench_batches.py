@@ -141,6 +141,30 @@ def link_thread(
     }
 
 
+def store_mos(texts: list[str], key: str, numbers: str, which: range) -> None:
+    """MOs number `which` of the link `bench`, stored and waiting: external ids `key:n`,
+    senders `numbers` followed by n."""
+    from models.base import utcnow
+    from models.db import session_scope
+    from models.inbound import InboundMessage, InboundState
+
+    rows = [
+        {
+            "channel": "smpp",
+            "link": "bench",
+            "external_id": f"{key}:{n}",
+            "sender": f"{numbers}{n:08d}",
+            "recipient": "1708",
+            "text": texts[n % len(texts)],
+            "received_at": utcnow(),
+            "state": InboundState.RECEIVED,
+        }
+        for n in which
+    ]
+    with session_scope() as session:
+        session.execute(InboundMessage.__table__.insert(), rows)
+
+
 def filing(
     count: int,
     group: int,
@@ -161,26 +185,8 @@ def filing(
     def file_group() -> None:  # one group, as a job files it (not the job's closing empty claim)
         _process_group(None, [])
 
-    from models.base import utcnow
-    from models.db import session_scope
-    from models.inbound import InboundMessage, InboundState
-
     def store(first: int, size: int) -> None:
-        rows = [
-            {
-                "channel": "smpp",
-                "link": "bench",
-                "external_id": f"bench:{n}",
-                "sender": f"62813{n:08d}",
-                "recipient": "1708",
-                "text": texts[n % len(texts)],
-                "received_at": utcnow(),
-                "state": InboundState.RECEIVED,
-            }
-            for n in range(first, first + size)
-        ]
-        with session_scope() as session:
-            session.execute(InboundMessage.__table__.insert(), rows)
+        store_mos(texts, "bench", "62813", range(first, first + size))
 
     sizes = random.Random(group)
     stored = 0
@@ -223,25 +229,8 @@ def drain(backlog: int, texts: list[str], meter: CpuMeter) -> tuple[float, float
     """Workers back after an outage: `backlog` stored MOs filed a group at a time, as one
     job does (ms of CPU, PostgreSQL's ms of CPU, wall ms) a text."""
     from handlers.jobs import _process_group
-    from models.base import utcnow
-    from models.db import session_scope
-    from models.inbound import InboundMessage, InboundState
 
-    rows = [
-        {
-            "channel": "smpp",
-            "link": "bench",
-            "external_id": f"drain:{n}",
-            "sender": f"62814{n:08d}",
-            "recipient": "1708",
-            "text": texts[n % len(texts)],
-            "received_at": utcnow(),
-            "state": InboundState.RECEIVED,
-        }
-        for n in range(backlog)
-    ]
-    with session_scope() as session:
-        session.execute(InboundMessage.__table__.insert(), rows)
+    store_mos(texts, "drain", "62814", range(backlog))
     filed: list[int] = []
     started = time.perf_counter()
     meter.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -149,6 +150,11 @@ def _claim(session: Session, where: list, limit: int) -> list[OutboundClaim]:
         .values(status=OutboxStatus.SENDING, lease_until=now + LEASE, attempts=c.attempts + 1)
         .returning(c.id, c.recipient, c.sender, c.text, c.channel, c.link, c.attempts)
     ).all()
+    return _claims(rows)
+
+
+def _claims(rows: Iterable[Any]) -> list[OutboundClaim]:
+    """A claim's RETURNING rows (id, recipient, sender, text, channel, link, attempts), by id."""
     return sorted((OutboundClaim(*row) for row in rows), key=lambda claim: claim.id)
 
 
@@ -175,8 +181,7 @@ def claim_outbound(session: Session, *, channel: str, link: str, limit: int) -> 
         where = [OutboundMessage.channel == channel, OutboundMessage.link == link]
         return _claim(session, where, limit)
     now = utcnow()
-    rows = driver_sql(session, _CLAIM_LINK_PG, (now, channel, link, limit, now + LEASE))
-    return sorted((OutboundClaim(*row) for row in rows), key=lambda claim: claim.id)
+    return _claims(driver_sql(session, _CLAIM_LINK_PG, (now, channel, link, limit, now + LEASE)))
 
 
 def claim_ids(session: Session, ids: list[int]) -> list[OutboundClaim]:
