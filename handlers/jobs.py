@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 GROUP = 100  # messages per transaction: one commit for many, a short write lock on SQLite
 DRAIN_S = 1.0  # a job files this long, then hands on: jobs of other queues wait no longer
 FILING_LOCK = 1708  # PostgreSQL advisory lock held by the worker filing a partial group
-_TRY_TURN = select(func.pg_try_advisory_xact_lock(FILING_LOCK))
 _WAIT_TURN = select(func.pg_advisory_xact_lock(FILING_LOCK))
 
 
@@ -117,8 +116,9 @@ def claim_group(session: Session) -> list[InboundMessage]:
     """
     if not on_postgresql(session):
         return claim_oldest(session, GROUP)
-    turn = session.scalar(_TRY_TURN)
-    messages = claim_oldest(session, GROUP)
+    claimed = session.execute(_claim_in_turn(), {"limit": GROUP, "processed_at": utcnow()}).all()
+    messages = [message for message, _ in claimed]
+    turn = bool(claimed) and claimed[0].turn  # nothing claimed: the turn is not known
     if not turn and len(messages) < GROUP:
         session.execute(_WAIT_TURN)
         messages += claim_oldest(session, GROUP - len(messages))
@@ -150,6 +150,19 @@ def _claim_oldest(postgresql: bool) -> Update:
     them to a scan of the whole table."""
     limit = bindparam("limit", type_=Integer, literal_execute=True)
     return _claim_statement(postgresql, true(), limit)
+
+
+@cache
+def _claim_in_turn() -> Update:
+    """claim_group's claim on PostgreSQL, which also tries for the filing turn: one round trip
+    where asking for the turn and claiming were two, in every group. RETURNING gives each
+    message with the answer (`turn`)."""
+    turn = (
+        select(func.pg_try_advisory_xact_lock(FILING_LOCK).label("turn"))
+        .cte("turn")
+        .prefix_with("MATERIALIZED")
+    )
+    return _claim_oldest(True).returning(select(turn.c.turn).scalar_subquery().label("turn"))
 
 
 def _claim_statement(

@@ -21,7 +21,7 @@ from config.settings import get_settings
 from models.agencies import Agency, Officer
 from models.base import utcnow
 from models.complaints import Complaint, ComplaintEvent, Status
-from models.db import InsertSkippingDuplicates, after_commit
+from models.db import InsertOrLock, InsertSkippingDuplicates, after_commit
 from models.inbound import InboundMessage
 from models.officers import coordinator_for, officers_by_agency
 from models.outbox import OutboundMessage
@@ -56,13 +56,7 @@ class Channel:
 
 # The statements of a worker's group, built once: building one and its cache key costs
 # 80-100 us of CPU, and a group runs a dozen (bound parameters carry what changes).
-_LOCK_REPORTERS = (
-    select(Reporter)
-    .where(Reporter.msisdn.in_(bindparam("msisdns", expanding=True)))
-    .order_by(Reporter.msisdn)
-    .with_for_update()
-)
-_INSERT_REPORTERS = InsertSkippingDuplicates(Reporter, "msisdn").returning(Reporter)
+_REPORTERS = InsertOrLock(Reporter, "msisdn").returning(Reporter)
 _AGENCIES = select(Agency).where(Agency.code.in_(bindparam("codes", expanding=True)), Agency.active)
 RECENT = (
     select(Complaint)
@@ -93,34 +87,20 @@ def ensure_reporter(session: Session, address: str) -> Reporter:
 def ensure_reporters(session: Session, addresses: Iterable[str]) -> dict[str, Reporter]:
     """The reporters behind addresses, by reporter_key, locked until the transaction ends.
 
-    08xx, 628xx and +628xx are one person. The row locks (SELECT ... FOR
-    UPDATE, taken in msisdn order so two groups with the same reporters wait
-    for each other instead of deadlocking; SQLite has one writer anyway)
-    handle a reporter's messages one transaction at a time, so two copies of
-    a text on two workers cannot both pass the duplicate check or the hourly
-    limit. First messages insert their rows (a row this transaction inserted
-    is its own until it commits) without failing when a copy on another
-    worker just did: only those are read and locked again.
+    08xx, 628xx and +628xx are one person. The row locks (taken in msisdn
+    order, so two groups with the same reporters wait for each other instead
+    of deadlocking; SQLite has one writer anyway) handle a reporter's
+    messages one transaction at a time, so two copies of a text on two
+    workers cannot both pass the duplicate check or the hourly limit. One
+    statement inserts the new reporters and locks the known ones (a row this
+    transaction inserted is its own until it commits; a copy on another
+    worker inserting the same number waits for it, then finds it).
     """
     keys = sorted({reporter_key(address) for address in addresses})
     if not keys:
         return {}
-
-    def lock(wanted: list[str]) -> dict[str, Reporter]:
-        return {r.msisdn: r for r in session.scalars(_LOCK_REPORTERS, {"msisdns": wanted})}
-
-    found = lock(keys)
-    missing = [key for key in keys if key not in found]
-    if missing:
-        inserted = session.scalars(  # RETURNING: one multi-row INSERT, not a statement a reporter
-            _INSERT_REPORTERS,
-            [{"msisdn": key, "masked": mask(key.removeprefix("raw:"))} for key in missing],
-        )
-        found.update((reporter.msisdn, reporter) for reporter in inserted)
-        raced = [key for key in missing if key not in found]
-        if raced:
-            found.update(lock(raced))
-    return found
+    rows = [{"msisdn": key, "masked": mask(key.removeprefix("raw:"))} for key in keys]
+    return {reporter.msisdn: reporter for reporter in session.scalars(_REPORTERS, rows)}
 
 
 def text_fingerprint(text: str) -> str:

@@ -118,20 +118,28 @@ def _session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
-class _SkipDuplicates(ClauseElement):
-    """`ON CONFLICT (columns) DO NOTHING`, the same words on PostgreSQL and SQLite."""
+class _OnConflict(ClauseElement):
+    """`ON CONFLICT (columns) DO NOTHING`, or `DO UPDATE SET touch = excluded.touch`: the same
+    words on PostgreSQL and SQLite."""
 
-    __visit_name__ = "skip_duplicates"
-    _traverse_internals = [("columns", InternalTraversal.dp_string_list)]  # noqa: RUF012 - its cache key
+    __visit_name__ = "on_conflict"
+    _traverse_internals = [  # noqa: RUF012 - its cache key
+        ("columns", InternalTraversal.dp_string_list),
+        ("touch", InternalTraversal.dp_string),
+    ]
 
-    def __init__(self, columns: tuple[str, ...]) -> None:
+    def __init__(self, columns: tuple[str, ...], touch: str | None = None) -> None:
         self.columns = columns
+        self.touch = touch
 
 
-@compiles(_SkipDuplicates)
-def _render_skip_duplicates(element: _SkipDuplicates, compiler: SQLCompiler, **kw: object) -> str:
+@compiles(_OnConflict)
+def _render_on_conflict(element: _OnConflict, compiler: SQLCompiler, **kw: object) -> str:
     columns = ", ".join(compiler.preparer.quote(column) for column in element.columns)
-    return f"ON CONFLICT ({columns}) DO NOTHING"
+    if element.touch is None:
+        return f"ON CONFLICT ({columns}) DO NOTHING"
+    touch = compiler.preparer.quote(element.touch)
+    return f"ON CONFLICT ({columns}) DO UPDATE SET {touch} = excluded.{touch}"
 
 
 class InsertSkippingDuplicates(Insert):
@@ -148,7 +156,21 @@ class InsertSkippingDuplicates(Insert):
     def __init__(self, table: Table | type[object], *conflict_columns: str) -> None:
         """`table` a Table, or a mapped class: RETURNING it then gives ORM objects."""
         super().__init__(table)
-        self._post_values_clause = _SkipDuplicates(conflict_columns)
+        self._post_values_clause = _OnConflict(conflict_columns)
+
+
+class InsertOrLock(Insert):
+    """INSERT ... ON CONFLICT (column) DO UPDATE SET column = excluded.column, compiled once:
+    RETURNING then gives the existing rows too, locked until the transaction ends (the
+    "update" writes the value the row has). One statement where a locking SELECT and an
+    INSERT of the rows it did not find were two; rows are locked in the order given."""
+
+    inherit_cache = True
+
+    def __init__(self, table: Table | type[object], column: str) -> None:
+        """`table` a Table, or a mapped class: RETURNING it then gives ORM objects."""
+        super().__init__(table)
+        self._post_values_clause = _OnConflict((column,), column)
 
 
 def picked_once(

@@ -146,7 +146,7 @@ def test_a_claim_from_a_backlog_reads_what_it_claims() -> None:
         sent: list[tuple[str, dict[str, Any]]] = []
         event.listen(engine, "before_cursor_execute", lambda *a: sent.append((a[2], a[3])))
         with Session(engine) as session, session.begin():
-            claimed = sorted(message.id for message in jobs.claim_oldest(session, jobs.GROUP))
+            claimed = sorted(message.id for message in jobs.claim_group(session))
         sql, params = sent[-1]
         values = ", ".join(f"'{params[name]}'" for name in re.findall(r"%\((\w+)\)s", sql))
         with engine.connect() as conn:

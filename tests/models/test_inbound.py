@@ -67,5 +67,23 @@ def test_a_groups_new_reporters_are_inserted_in_one_statement(db: dict[str, str]
         reporters = actions.ensure_reporters(session, [*addresses, "+62" + addresses[0][1:]])
     assert len(reporters) == 30
     assert all(reporter.id for reporter in reporters.values())
-    # Lock the known ones, insert the rest (theirs until the transaction ends).
-    assert [many for _, many in sent] == [False] * 2, sent
+    # One INSERT ... ON CONFLICT DO UPDATE: the new ones inserted, the known ones locked.
+    assert [many for _, many in sent] == [False], sent
+
+
+def test_known_and_new_reporters_come_back_from_one_statement(db: dict[str, str]) -> None:
+    """A group of people who texted before and people who did not: one statement for both,
+    and the known ones are the rows they were (their ids, their blocked flag)."""
+    with session_scope() as session:
+        known = actions.ensure_reporters(session, ["081200000001", "081200000002"])
+        known["+6281200000002"].blocked = True
+    with statements_sent() as sent, session_scope() as session:
+        reporters = actions.ensure_reporters(
+            session, ["+6281200000001", "6281200000002", "0812000003"]
+        )
+    assert len(sent) == 1
+    assert {key: r.id for key, r in reporters.items() if key in known} == {
+        key: r.id for key, r in known.items()
+    }
+    assert [reporters[key].blocked for key in sorted(known)] == [False, True]
+    assert len(reporters) == 3
