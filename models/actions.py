@@ -28,7 +28,7 @@ from models.outbox import OutboundMessage
 from models.phone import mask, mask_in_text, reporter_key
 from models.queues import wake_outbox
 from models.reporters import Reporter
-from models.tracking import next_tracking_numbers
+from models.tracking import drawn_in_insert
 from routing import sla
 from templates_sms.render import label, render
 
@@ -70,7 +70,9 @@ RECENT = (
     .order_by(Complaint.id)
 )
 _COMPLAINTS = Complaint.__table__
-_INSERT_COMPLAINTS = insert(_COMPLAINTS).returning(_COMPLAINTS.c.id, sort_by_parameter_order=True)
+_INSERT_COMPLAINTS = insert(_COMPLAINTS).returning(
+    _COMPLAINTS.c.id, _COMPLAINTS.c.tracking_number, sort_by_parameter_order=True
+)
 _EVENTS = ComplaintEvent.__table__
 _INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
 _OUTBOX = OutboundMessage.__table__
@@ -322,16 +324,16 @@ def file_complaints(
         return []
     now = now or utcnow()
     agencies = agencies_by_code(session, [filing.route.agency_code for filing in filings])
-    numbers = next_tracking_numbers(session, len(filings))
+    numbers = drawn_in_insert(session, len(filings))
     due = sla.disposition_due(now)  # the same for every complaint of the group
     rows: list[dict[str, object]] = []
     assigned: list[Agency | None] = []
-    for filing, number in zip(filings, numbers, strict=True):
+    for n, filing in enumerate(filings):
         agency = agencies.get(filing.route.agency_code.upper())
         assigned.append(agency)
         rows.append(
             {
-                "tracking_number": number,
+                **({"tracking_number": numbers[n]} if numbers else {}),
                 "reporter_id": filing.reporter.id,
                 "reply_address": filing.reply.address,
                 "text": filing.text,
@@ -349,7 +351,7 @@ def file_complaints(
                 **_assignment(agency, due),  # the same columns either way: one statement
             }
         )
-    ids = session.scalars(_INSERT_COMPLAINTS, rows)
+    inserted = session.execute(_INSERT_COMPLAINTS, rows).all()
     complaints = [
         Filed(
             complaint_id,
@@ -363,9 +365,7 @@ def file_complaints(
             filing.reporter,
             due if agency else None,
         )
-        for complaint_id, number, agency, filing in zip(
-            ids, numbers, assigned, filings, strict=True
-        )
+        for (complaint_id, number), agency, filing in zip(inserted, assigned, filings, strict=True)
     ]
     events: list[dict[str, object]] = []
     for complaint, filing in zip(complaints, filings, strict=True):

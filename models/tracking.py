@@ -1,8 +1,10 @@
 """Tracking numbers: sequential, at least seven digits, never reused.
 
 PostgreSQL hands them out from a sequence (no lock held across the
-transaction; a rolled-back number is skipped, never reused). SQLite has no
-sequences; its single writer makes a counter row just as safe.
+transaction; a rolled-back number is skipped, never reused), as the column's
+default since migration 0006: a group's INSERT draws them, no statement of
+its own. SQLite has no sequences; its single writer makes a counter row just
+as safe.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ SEQUENCE = "tracking_number_seq"
 
 def next_tracking_number(session: Session) -> int:
     return next_tracking_numbers(session, 1)[0]
+
+
+def drawn_in_insert(session: Session, count: int) -> list[int] | None:
+    """`count` numbers for complaints about to be inserted; None where the INSERT draws them
+    (PostgreSQL: the column's default), saving a round trip a group."""
+    return None if on_postgresql(session) else next_tracking_numbers(session, count)
 
 
 def next_tracking_numbers(session: Session, count: int) -> list[int]:

@@ -77,3 +77,43 @@ def test_first_tracking_number_has_seven_digits(empty_engine: Engine) -> None:
     assert second == first + 1
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM regions")).scalar() == 0
+
+
+def test_a_complaint_inserted_without_a_number_draws_the_next_one(empty_engine: Engine) -> None:
+    """What a worker's group relies on (models.tracking.drawn_in_insert): on PostgreSQL the
+    INSERT draws each number from the sequence next_tracking_number uses; SQLite's rows get
+    theirs from the counter before the INSERT."""
+    from sqlalchemy import insert
+    from sqlalchemy.orm import Session
+
+    from models.complaints import Complaint
+    from models.reporters import Reporter
+    from models.tracking import drawn_in_insert, next_tracking_number
+
+    upgrade(engine=empty_engine)
+    with Session(empty_engine) as session:
+        reporter = Reporter(msisdn="+628113643123", masked="62811364xxxx")
+        session.add(reporter)
+        session.flush()
+        first = next_tracking_number(session)
+        drawn = drawn_in_insert(session, 2)
+        row = {
+            "reporter_id": reporter.id,
+            "reply_address": reporter.msisdn,
+            "text": "jalan rusak",
+            "channel": "smpp",
+            "link": "telco",
+            "sector": "LAINNYA",
+        }
+        numbers = [
+            session.execute(
+                insert(Complaint.__table__).returning(Complaint.tracking_number),
+                {**row, "text_hash": str(n), **({"tracking_number": drawn[n]} if drawn else {})},
+            ).scalar_one()
+            for n in range(2)
+        ]
+        after = next_tracking_number(session)
+        session.commit()
+    assert drawn is None if empty_engine.dialect.name == "postgresql" else drawn == numbers
+    assert numbers == [first + 1, first + 2]
+    assert after == first + 3
