@@ -4,6 +4,10 @@ Filled by the feeder thread (outbox claims), drained by the socket thread that
 owns the transmitter. A message is reported once: sent when every segment is
 accepted, to retry or failed otherwise. ESME_RTHROTTLED / ESME_RMSGQFUL pause
 the whole link and the segment goes again, so a throttled message is sent once.
+The pause doubles (PAUSE_MIN_S to PAUSE_MAX_S) each time what was sent after
+the last pause is throttled again, not for each answer of the window that was
+in flight when the SMSC began throttling: a window of 50 answered "throttled"
+is one pause of half a second, where it was ten seconds at once.
 
 A row stays held (and counts against the capacity) until the database thread
 has committed its outcome: the rows a link has in `sending` are never more
@@ -82,7 +86,8 @@ class Submitter:
         self._queue: deque[Pending] = deque()
         self._inflight: dict[int, tuple[Pending, float]] = {}
         self._held: set[int] = set()  # outbox ids taken, outcome not yet committed
-        self._pause_s = PAUSE_MIN_S
+        self._pause_s = PAUSE_MIN_S  # the next throttle pause: doubles while throttling goes on
+        self._paused_at = float("-inf")  # when the last throttle pause began
         self.paused_until = 0.0
         self.accepting = False  # a bound transmitter is there to drain the queue
         self.space = threading.Condition(self._lock)
@@ -178,25 +183,31 @@ class Submitter:
         if entry is None:
             log.warning("link %s: submit_sm_resp for unknown sequence %d", self.link.name, sequence)
             return
-        pending = entry[0]
+        pending, sent_at = entry
         message = pending.message
         if message.finished:
             return
+        # Sent before the last pause began: an answer to the burst that pause was for.
+        earlier_burst = sent_at < self._paused_at
         if status == consts.SMPP_ESME_ROK:
             metrics.SUBMITS.labels(self.link.name, "accepted").inc()
-            self._pause_s = PAUSE_MIN_S
+            if not earlier_burst:
+                self._pause_s = PAUSE_MIN_S
             message.ids[pending.segment.index - 1] = canonical_id(message_id)  # type: ignore[arg-type]
             message.accepted += 1
             if message.accepted == len(message.segments):
                 self._finish(message, Outcome(message.claim.id, "sent", tuple(message.ids)))
         elif status in THROTTLING:
             metrics.THROTTLES.labels(self.link.name).inc()
+            self.push_back(pending)
+            if earlier_burst:
+                return
+            self._paused_at = now
             self.paused_until = now + self._pause_s
             log.warning(
                 "link %s: %s, pausing %.1fs", self.link.name, status_text(status), self._pause_s
             )
             self._pause_s = min(self._pause_s * 2, PAUSE_MAX_S)
-            self.push_back(pending)
         elif status in TEMPORARY and message.accepted == 0:
             metrics.SUBMITS.labels(self.link.name, "retry").inc()
             self._finish(message, Outcome(message.claim.id, "retry", error=status_text(status)))

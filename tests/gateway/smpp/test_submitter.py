@@ -10,7 +10,7 @@ from smpplib import consts
 
 from gateway.smpp.config import LinkConfig, parse_link
 from gateway.smpp.outcomes import Outcome
-from gateway.smpp.submitter import Submitter
+from gateway.smpp.submitter import PAUSE_MIN_S, Submitter
 from models.outbox import OutboundClaim
 
 
@@ -101,3 +101,40 @@ def test_a_full_window_waits_for_a_response_instead_of_polling() -> None:
     assert submitter.submit_deadline(0.0) is None  # one queued, the window full
     submitter.on_response(1, consts.SMPP_ESME_RTHROTTLED, "", 5.0)
     assert submitter.submit_deadline(0.0) == submitter.paused_until > 5.0
+
+
+def test_a_throttled_window_is_one_pause_and_the_pause_grows_only_when_throttled_again() -> None:
+    """An SMSC that starts throttling answers the whole window so; the link pauses once for
+    that burst, longer only when what it sent after the pause is throttled too, and for the
+    shortest pause again once its submits are accepted."""
+    submitter = Submitter(_link(), lambda outcome: None)
+    submitter.accepting = True
+    sequences = itertools.count(1)
+
+    def send(at: float) -> list[int]:
+        """Submit what the window and the pause allow at `at`: the sequences used."""
+        sent = []
+        while (pending := submitter.next_ready(at)) is not None:
+            sent.append(next(sequences))
+            submitter.submitted(sent[-1], pending, at)
+        return sent
+
+    def answer(sent: list[int], status: int, at: float) -> None:
+        for sequence in sent:
+            submitter.on_response(sequence, status, f"id{sequence}", at)
+
+    submitter.add(_claims(1, 10))
+    answer(send(1.0), consts.SMPP_ESME_RTHROTTLED, 5.0)  # the window of 10, all throttled
+    assert submitter.paused_until == 5.0 + PAUSE_MIN_S
+    assert send(5.0 + PAUSE_MIN_S / 2) == []
+    retried = send(6.0)
+    assert len(retried) == 10
+    answer(retried[:1], consts.SMPP_ESME_RTHROTTLED, 6.1)  # throttled after the pause: longer
+    assert submitter.paused_until == 6.1 + 2 * PAUSE_MIN_S
+    answer(retried[1:5], consts.SMPP_ESME_ROK, 6.2)  # the rest of that window changes nothing
+    answer(retried[5:], consts.SMPP_ESME_RTHROTTLED, 6.2)
+    assert submitter.paused_until == 6.1 + 2 * PAUSE_MIN_S
+    answer(send(8.0), consts.SMPP_ESME_ROK, 8.1)  # accepted since the pause
+    submitter.add(_claims(11, 1))
+    answer(send(9.0), consts.SMPP_ESME_RTHROTTLED, 9.1)
+    assert submitter.paused_until == 9.1 + PAUSE_MIN_S
