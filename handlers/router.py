@@ -22,8 +22,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from config.settings import get_settings
-from models.admin import agencies_version, routing_agencies
+from models.admin import routing_agencies
 from models.db import get_engine, session_scope
+from models.directory import agencies_version
 from routing.engine import Router, get_router
 
 log = logging.getLogger(__name__)

@@ -3,10 +3,11 @@
 Plain functions in the caller's transaction; a request an administrator
 must correct raises AdminError with a message fit to show them.
 
-Every change of the agency table made here (and its first seeding) also
-bumps the table's version, a row of `counters`, in the same transaction:
-running processes compare it before each routing decision and re-read the
-agencies when it moved (handlers/router.py). An edit made by hand in SQL is
+Every change of the agency table or of its officers made here (and the
+first seeding) also bumps the directory's version in the same transaction
+(models/directory.py): running processes compare it before each group or
+routing decision and re-read what they keep of the directory when it moved
+(handlers/router.py, models/officers.py). An edit made by hand in SQL is
 seen after a restart.
 """
 
@@ -14,19 +15,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from models.actions import ensure_reporter, record_event
 from models.agencies import Agency, Officer
-from models.complaints import Complaint, ComplaintEvent, Counter
+from models.complaints import Complaint, ComplaintEvent
+from models.directory import agencies_changed
 from models.phone import mask, mask_in_text, normalize, reporter_key
 from models.regions import Region
 from models.reporters import Reporter
 from routing.registry import AgencySpec
-
-AGENCIES_VERSION = "agencies"  # the counters row that moves with every change of the agency table
-_VERSION = select(Counter.value).where(Counter.name == AGENCIES_VERSION)  # read by every group
 
 
 class AdminError(ValueError):
@@ -38,22 +37,6 @@ def _fits(column: InstrumentedAttribute[str], value: str) -> None:
     limit = column.type.length
     if limit is not None and len(value) > limit:
         raise AdminError(f"{column.key} is longer than {limit} characters")
-
-
-def agencies_version(session: Session) -> int:
-    """The agency table's version (0 before its first change): one primary-key read."""
-    return session.scalar(_VERSION) or 0
-
-
-def agencies_changed(session: Session | Connection) -> None:
-    """Bump the version in the caller's transaction: it commits, or not, with the change."""
-    session.execute(
-        text(
-            "INSERT INTO counters (name, value) VALUES (:name, 1)"
-            " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"
-        ),
-        {"name": AGENCIES_VERSION},
-    )
 
 
 def routing_agencies(session: Session) -> list[AgencySpec]:
@@ -187,6 +170,7 @@ def add_officer(
     officer.active = True
     officer.name = name or officer.name
     session.flush()
+    agencies_changed(session)
     record_event(
         session,
         None,
@@ -204,6 +188,7 @@ def deactivate_officer(session: Session, msisdn: str) -> Officer:
     if officer is None:
         raise AdminError(f"no officer with number {msisdn!r}")
     officer.active = False
+    agencies_changed(session)
     record_event(
         session,
         None,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from models.agencies import Agency, Officer
 from models.complaints import Complaint
+from models.directory import agencies_version
 from models.phone import normalize
 
 # Built once: every worker group asks both (bound parameters carry what changes).
@@ -20,12 +22,47 @@ _BY_AGENCY = (
     .where(Officer.agency_id.in_(bindparam("agencies", expanding=True)), Officer.active)
     .order_by(Officer.id)
 )
+_ROSTER = select(Officer.msisdn, Officer.agency_id).where(Officer.active)
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The active officers' numbers and agencies at one directory version.
+
+    Every group of inbound messages asks whether a sender is an officer and
+    which of its agencies have officers to tell; nearly always the answer is
+    none, and asking cost a statement each. The roster answers that without
+    one; only officers it lists are read. An officer added by hand in SQL,
+    not through models.admin, is seen after a restart (like the agencies);
+    one removed that way is still read and found inactive.
+    """
+
+    version: int
+    numbers: frozenset[str]
+    agencies: frozenset[int]
+
+
+_roster = Roster(-1, frozenset(), frozenset())
+
+
+def roster(session: Session) -> Roster:
+    """The roster at the directory version this transaction sees."""
+    global _roster
+    version = agencies_version(session)
+    if _roster.version != version:
+        rows = session.execute(_ROSTER).all()
+        _roster = Roster(
+            version,
+            frozenset(row.msisdn for row in rows),
+            frozenset(row.agency_id for row in rows),
+        )
+    return _roster
 
 
 def active_officers(session: Session, addresses: Iterable[str]) -> dict[str, Officer]:
     """The active officers behind sender addresses, however spelled: address -> officer."""
     numbers = {address: normalize(address) for address in addresses}
-    wanted = {n for n in numbers.values() if n is not None}
+    wanted = {n for n in numbers.values() if n is not None} & roster(session).numbers
     if not wanted:
         return {}
     found = {o.msisdn: o for o in session.scalars(_BY_NUMBER, {"msisdns": sorted(wanted)})}
@@ -34,7 +71,7 @@ def active_officers(session: Session, addresses: Iterable[str]) -> dict[str, Off
 
 def officers_by_agency(session: Session, agency_ids: Iterable[int]) -> dict[int, list[Officer]]:
     """Every active officer of these agencies, oldest first: one query for a group's news."""
-    wanted = set(agency_ids)
+    wanted = set(agency_ids) & roster(session).agencies
     found: dict[int, list[Officer]] = {}
     if not wanted:
         return found

@@ -15,8 +15,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from config.settings import CONFIG_DIR
-from models.admin import agencies_changed
 from models.agencies import Agency
+from models.directory import agencies_changed
 from models.regions import Region, level_of, parent_of
 from routing.registry import generate_agencies
 

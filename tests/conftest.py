@@ -125,8 +125,8 @@ def db(app_env: dict[str, str]) -> Iterator[dict[str, str]]:
     TRUNCATE waits for a job still in flight and never reuses ids, so a late
     job of the previous test can only find nothing to do.
     """
-    from models.admin import agencies_changed
     from models.db import get_engine
+    from models.directory import agencies_changed
     from models.queues import get_redis
 
     get_redis().flushdb()
@@ -134,13 +134,15 @@ def db(app_env: dict[str, str]) -> Iterator[dict[str, str]]:
     for attempt in range(5):
         try:
             with engine.begin() as conn:
+                officers = conn.execute(text("SELECT count(*) FROM officers")).scalar_one()
                 if engine.dialect.name == "postgresql":
                     conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} CASCADE"))
                 else:
                     for table in MUTABLE_TABLES:
                         conn.execute(text(f"DELETE FROM {table}"))
-                if conn.execute(text("DELETE FROM agencies WHERE code LIKE 'TEST.%'")).rowcount:
-                    agencies_changed(conn)  # running workers route without them again
+                test_agencies = conn.execute(text("DELETE FROM agencies WHERE code LIKE 'TEST.%'"))
+                if officers or test_agencies.rowcount:
+                    agencies_changed(conn)  # running workers forget those agencies and officers
             break
         except OperationalError:  # a late job of the previous test deadlocked with us
             if attempt == 4:

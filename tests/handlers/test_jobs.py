@@ -18,6 +18,7 @@ from models.inbound import InboundMessage
 from models.outbox import OutboundMessage
 
 from channels import count, outbox_rows, store_texts
+from support import statements_sent
 
 TEXTS = {
     "+6281234560001": "Jalan rusak di Kota Padang",
@@ -228,3 +229,33 @@ def test_a_waiting_job_is_not_joined_by_another(db: dict[str, str]) -> None:
     assert count(InboundMessage, InboundMessage.state == "processed") == len(TEXTS)
     wake_inbound([ids[0]])  # nobody is waiting now: a new job
     assert queue.count == 1
+
+
+def test_a_group_asks_about_officers_only_when_the_directory_lists_some(
+    db: dict[str, str],
+) -> None:
+    """Who is an officer is kept until the directory's version moves: a group of citizens
+    whose agencies have no officers reads no officer, and an officer added through the admin
+    is known, and told of a new complaint, from the next group on."""
+    from models.officers import roster
+
+    jobs.process_inbound(_store_some("before", 3))  # the roster of this version read once
+    with statements_sent() as sent:
+        jobs.process_inbound(_store_some("again", 3))
+    assert not [sql for sql, _ in sent if "FROM officers" in sql]
+    with session_scope() as session:
+        agency = router_for(session).route(TEXTS["+6281234560001"]).agency_code
+        admin.add_officer(session, agency_code=agency, msisdn="+6281234569999")
+    with statements_sent() as sent:
+        jobs.process_inbound(_store_some("after", 3))
+    assert [sql for sql, _ in sent if "FROM officers" in sql]
+    assert count(OutboundMessage, OutboundMessage.recipient == "+6281234569999") >= 1
+    with session_scope() as session:
+        assert "+6281234569999" in roster(session).numbers
+
+
+def _store_some(link: str, n: int) -> list[int]:
+    """`n` citizens' texts, the first of TEXTS each time, from new numbers."""
+    first = {"before": 1, "again": 2, "after": 3}[link]
+    texts = [(f"+6281234{first}{i:05d}", TEXTS["+6281234560001"]) for i in range(n)]
+    return store_texts(texts, link)

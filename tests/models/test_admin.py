@@ -8,6 +8,7 @@ from sqlalchemy import select
 from models import admin
 from models.complaints import ComplaintEvent
 from models.db import session_scope
+from models.directory import agencies_version
 from routing.registry import AgencySpec
 
 
@@ -92,11 +93,11 @@ def test_the_audit_trail_of_an_unknown_complaint_is_none(db: dict[str, str]) -> 
 def test_every_agency_change_moves_the_version_routing_reads(db: dict[str, str]) -> None:
     code = "TEST.UPT.13.03"
     with session_scope() as session:
-        before = admin.agencies_version(session)
+        before = agencies_version(session)
         admin.add_agency(session, code=code, name="UPT", sector="KOMINFO", region_code="13.03")
         admin.rename_agency(session, code, "UPT Internet Sijunjung")
         admin.set_agency_active(session, code, False)
-        assert admin.agencies_version(session) == before + 3
+        assert agencies_version(session) == before + 3
         specs = {spec.code: spec for spec in admin.routing_agencies(session)}
         assert code not in specs and specs["PUPR.13.03"].parent_code == "PUPR.13"
         admin.set_agency_active(session, code, True)
@@ -106,3 +107,15 @@ def test_every_agency_change_moves_the_version_routing_reads(db: dict[str, str])
         )
         actions = session.scalars(select(ComplaintEvent.action).order_by(ComplaintEvent.id)).all()
         assert actions[-2:] == ["agency_deactivated", "agency_activated"]
+
+
+def test_officer_changes_move_the_version_too(db: dict[str, str]) -> None:
+    """Workers keep who is an officer until the version moves (models/officers.py)."""
+    with session_scope() as session:
+        before = agencies_version(session)
+        admin.add_officer(session, agency_code="PUPR.13.03", msisdn="081277700001")
+        assert agencies_version(session) == before + 1
+        admin.deactivate_officer(session, "081277700001")
+        assert agencies_version(session) == before + 2
+    with session_scope() as session:
+        assert agencies_version(session) == before + 2

@@ -1,0 +1,46 @@
+"""The directory's version: a row of `counters` that moves with every change of the agencies
+or their officers made through models.admin, in the same transaction as the change.
+
+Running processes keep what they derive from the directory (the router's agencies,
+handlers/router.py; who is an officer, models/officers.py) and read it again only when
+the version moved. A worker's group reads the version once (one primary-key lookup) for
+all of them. An edit made by hand in SQL is seen after a restart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, event, select, text
+from sqlalchemy.orm import Session
+
+from models.complaints import Counter
+
+AGENCIES_VERSION = "agencies"  # the counters row (named when it covered the agency table only)
+_VERSION = select(Counter.value).where(Counter.name == AGENCIES_VERSION)
+_READ = "directory_version"  # session.info: the version this transaction read
+
+
+def agencies_version(session: Session) -> int:
+    """The directory's version (0 before its first change), read once a transaction."""
+    version = session.info.get(_READ)
+    if version is None:
+        version = session.info[_READ] = session.scalar(_VERSION) or 0
+    return version
+
+
+def agencies_changed(session: Session | Connection) -> None:
+    """Bump the version in the caller's transaction: it commits, or not, with the change."""
+    session.execute(
+        text(
+            "INSERT INTO counters (name, value) VALUES (:name, 1)"
+            " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"
+        ),
+        {"name": AGENCIES_VERSION},
+    )
+    session.info.pop(_READ, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_version(session: Session) -> None:
+    """The next transaction reads it again."""
+    session.info.pop(_READ, None)
