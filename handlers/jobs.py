@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from handlers.dispatch import handle_group
-from models import actions
+from models import actions, directory
 from models.actions import Channel
 from models.base import in_state, utcnow
 from models.db import on_postgresql, picked_once, session_scope
@@ -117,8 +117,10 @@ def claim_group(session: Session) -> list[InboundMessage]:
     if not on_postgresql(session):
         return claim_oldest(session, GROUP)
     claimed = session.execute(_claim_in_turn(), {"limit": GROUP, "processed_at": utcnow()}).all()
-    messages = [message for message, _ in claimed]
+    messages = [message for message, _, _ in claimed]
     turn = bool(claimed) and claimed[0].turn  # nothing claimed: the turn is not known
+    if claimed:
+        directory.read_with(session, claimed[0].directory_version)
     if not turn and len(messages) < GROUP:
         session.execute(_WAIT_TURN)
         messages += claim_oldest(session, GROUP - len(messages))
@@ -154,15 +156,19 @@ def _claim_oldest(postgresql: bool) -> Update:
 
 @cache
 def _claim_in_turn() -> Update:
-    """claim_group's claim on PostgreSQL, which also tries for the filing turn: one round trip
-    where asking for the turn and claiming were two, in every group. RETURNING gives each
-    message with the answer (`turn`)."""
+    """claim_group's claim on PostgreSQL, which also tries for the filing turn and reads the
+    directory's version (models/directory.py): one round trip where asking for the turn,
+    claiming and reading the version were three, in every group. RETURNING gives each
+    message with both answers (`turn`, `directory_version`)."""
     turn = (
         select(func.pg_try_advisory_xact_lock(FILING_LOCK).label("turn"))
         .cte("turn")
         .prefix_with("MATERIALIZED")
     )
-    return _claim_oldest(True).returning(select(turn.c.turn).scalar_subquery().label("turn"))
+    return _claim_oldest(True).returning(
+        select(turn.c.turn).scalar_subquery().label("turn"),
+        directory.version_column().label("directory_version"),
+    )
 
 
 def _claim_statement(

@@ -9,7 +9,7 @@ all of them. An edit made by hand in SQL is seen after a restart.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, event, select, text
+from sqlalchemy import Connection, ScalarSelect, event, select, text
 from sqlalchemy.orm import Session
 
 from models.complaints import Counter
@@ -25,6 +25,17 @@ def agencies_version(session: Session) -> int:
     if version is None:
         version = session.info[_READ] = session.scalar(_VERSION) or 0
     return version
+
+
+def version_column() -> ScalarSelect[int]:
+    """The version as a column of another statement (the first of a transaction), so that
+    reading it costs no round trip of its own; hand what it read to `read_with`."""
+    return _VERSION.scalar_subquery()
+
+
+def read_with(session: Session, version: int | None) -> None:
+    """The version a statement of this transaction read through `version_column`."""
+    session.info[_READ] = version or 0
 
 
 def agencies_changed(session: Session | Connection) -> None:
