@@ -22,6 +22,7 @@ from models.agencies import Agency, Officer
 from models.base import utcnow
 from models.complaints import Complaint, ComplaintEvent, Status
 from models.db import InsertOrLock, InsertSkippingDuplicates, after_commit
+from models.directory import AgencyRef, active_agencies
 from models.inbound import InboundMessage
 from models.officers import coordinator_for, officers_by_agency
 from models.outbox import OutboundMessage
@@ -279,7 +280,7 @@ class Filed:
     id: int
     tracking_number: int
     status: str
-    agency: Agency | None
+    agency: AgencyRef | None
     sector: str
     text: str
     anonymous: bool
@@ -323,11 +324,11 @@ def file_complaints(
     if not filings:
         return []
     now = now or utcnow()
-    agencies = agencies_by_code(session, [filing.route.agency_code for filing in filings])
+    agencies = active_agencies(session)
     numbers = drawn_in_insert(session, len(filings))
     due = sla.disposition_due(now)  # the same for every complaint of the group
     rows: list[dict[str, object]] = []
-    assigned: list[Agency | None] = []
+    assigned: list[AgencyRef | None] = []
     for n, filing in enumerate(filings):
         agency = agencies.get(filing.route.agency_code.upper())
         assigned.append(agency)
@@ -488,7 +489,7 @@ def _assign(complaint: Complaint, agency: Agency, now: datetime) -> None:
         setattr(complaint, column, value)
 
 
-def _assignment(agency: Agency | None, due: datetime) -> dict[str, object]:
+def _assignment(agency: Agency | AgencyRef | None, due: datetime) -> dict[str, object]:
     """The columns of a complaint handed to `agency`, to be disposed of by `due` (see _assign);
     with no agency, of one nobody holds yet. The same columns either way."""
     return {

@@ -2,16 +2,19 @@
 or their officers made through models.admin, in the same transaction as the change.
 
 Running processes keep what they derive from the directory (the router's agencies,
-handlers/router.py; who is an officer, models/officers.py) and read it again only when
-the version moved. A worker's group reads the version once (one primary-key lookup) for
+handlers/router.py; who is an officer, models/officers.py; the agencies a filing names,
+below) and read it again only when the version moved. A worker's group reads the version once (one primary-key lookup) for
 all of them. An edit made by hand in SQL is seen after a restart.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Connection, ScalarSelect, event, select, text
 from sqlalchemy.orm import Session
 
+from models.agencies import Agency
 from models.complaints import Counter
 
 AGENCIES_VERSION = "agencies"  # the counters row (named when it covered the agency table only)
@@ -55,3 +58,27 @@ def agencies_changed(session: Session | Connection) -> None:
 def _forget_version(session: Session) -> None:
     """The next transaction reads it again."""
     session.info.pop(_READ, None)
+
+
+@dataclass(frozen=True)
+class AgencyRef:
+    """What a new complaint needs of its agency: its row, code and name."""
+
+    id: int
+    code: str
+    name: str
+
+
+_ACTIVE = select(Agency.id, Agency.code, Agency.name).where(Agency.active)
+_refs: tuple[int, dict[str, AgencyRef]] = (-1, {})
+
+
+def active_agencies(session: Session) -> dict[str, AgencyRef]:
+    """The active agencies by code at the version this transaction sees: a group's filing
+    names a few of them, and reading those cost a statement a group."""
+    global _refs
+    version = agencies_version(session)
+    if _refs[0] != version:
+        refs = {row.code: AgencyRef(row.id, row.code, row.name) for row in session.execute(_ACTIVE)}
+        _refs = (version, refs)
+    return _refs[1]

@@ -234,15 +234,15 @@ def test_a_waiting_job_is_not_joined_by_another(db: dict[str, str]) -> None:
 def test_a_group_asks_about_officers_only_when_the_directory_lists_some(
     db: dict[str, str],
 ) -> None:
-    """Who is an officer is kept until the directory's version moves: a group of citizens
-    whose agencies have no officers reads no officer, and an officer added through the admin
-    is known, and told of a new complaint, from the next group on."""
+    """What a group needs of the directory is kept until its version moves: a group of
+    citizens whose agencies have no officers reads no officer and no agency, and an officer
+    added through the admin is known, and told of a new complaint, from the next group on."""
     from models.officers import roster
 
     jobs.process_inbound(_store_some("before", 3))  # the roster of this version read once
     with statements_sent() as sent:
         jobs.process_inbound(_store_some("again", 3))
-    assert not [sql for sql, _ in sent if "FROM officers" in sql]
+    assert not [sql for sql, _ in sent if "FROM officers" in sql or "FROM agencies" in sql]
     with session_scope() as session:
         agency = router_for(session).route(TEXTS["+6281234560001"]).agency_code
         admin.add_officer(session, agency_code=agency, msisdn="+6281234569999")
