@@ -9,7 +9,9 @@ all of them. An edit made by hand in SQL is seen after a restart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, ScalarSelect, event, select, text
 from sqlalchemy.orm import Session
@@ -20,6 +22,7 @@ from models.complaints import Counter
 AGENCIES_VERSION = "agencies"  # the counters row (named when it covered the agency table only)
 _VERSION = select(Counter.value).where(Counter.name == AGENCIES_VERSION)
 _READ = "directory_version"  # session.info: the version this transaction read
+T = TypeVar("T")
 
 
 def agencies_version(session: Session) -> int:
@@ -60,6 +63,25 @@ def _forget_version(session: Session) -> None:
     session.info.pop(_READ, None)
 
 
+class Kept(Generic[T]):
+    """Something a process derives from the directory, read again when the version moved.
+
+    Read after the version, in the same transaction: at worst newer than the
+    version it is kept for, never older.
+    """
+
+    def __init__(self, load: Callable[[Session], T]) -> None:
+        self._load = load
+        self._kept: tuple[int, T] | None = None
+
+    def __call__(self, session: Session) -> T:
+        version = agencies_version(session)
+        kept = self._kept
+        if kept is None or kept[0] != version:
+            kept = self._kept = (version, self._load(session))
+        return kept[1]
+
+
 @dataclass(frozen=True)
 class AgencyRef:
     """What a new complaint needs of its agency: its row, code and name."""
@@ -70,15 +92,12 @@ class AgencyRef:
 
 
 _ACTIVE = select(Agency.id, Agency.code, Agency.name).where(Agency.active)
-_refs: tuple[int, dict[str, AgencyRef]] = (-1, {})
 
 
-def active_agencies(session: Session) -> dict[str, AgencyRef]:
-    """The active agencies by code at the version this transaction sees: a group's filing
-    names a few of them, and reading those cost a statement a group."""
-    global _refs
-    version = agencies_version(session)
-    if _refs[0] != version:
-        refs = {row.code: AgencyRef(row.id, row.code, row.name) for row in session.execute(_ACTIVE)}
-        _refs = (version, refs)
-    return _refs[1]
+def _active_agencies(session: Session) -> dict[str, AgencyRef]:
+    return {row.code: AgencyRef(row.id, row.code, row.name) for row in session.execute(_ACTIVE)}
+
+
+# The active agencies by code: a group's filing names a few of them, and reading those cost
+# a statement a group.
+active_agencies = Kept(_active_agencies)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from models.agencies import Agency, Officer
 from models.complaints import Complaint
-from models.directory import agencies_version
+from models.directory import Kept
 from models.phone import normalize
 
 # Built once: every worker group asks both (bound parameters carry what changes).
@@ -27,7 +27,7 @@ _ROSTER = select(Officer.msisdn, Officer.agency_id).where(Officer.active)
 
 @dataclass(frozen=True)
 class Roster:
-    """The active officers' numbers and agencies at one directory version.
+    """The active officers' numbers and agencies (kept by the directory's version).
 
     Every group of inbound messages asks whether a sender is an officer and
     which of its agencies have officers to tell; nearly always the answer is
@@ -37,26 +37,16 @@ class Roster:
     one removed that way is still read and found inactive.
     """
 
-    version: int
     numbers: frozenset[str]
     agencies: frozenset[int]
 
 
-_roster = Roster(-1, frozenset(), frozenset())
+def _roster(session: Session) -> Roster:
+    rows = session.execute(_ROSTER).all()
+    return Roster(frozenset(row.msisdn for row in rows), frozenset(row.agency_id for row in rows))
 
 
-def roster(session: Session) -> Roster:
-    """The roster at the directory version this transaction sees."""
-    global _roster
-    version = agencies_version(session)
-    if _roster.version != version:
-        rows = session.execute(_ROSTER).all()
-        _roster = Roster(
-            version,
-            frozenset(row.msisdn for row in rows),
-            frozenset(row.agency_id for row in rows),
-        )
-    return _roster
+roster = Kept(_roster)  # at the directory version the transaction sees
 
 
 def active_officers(session: Session, addresses: Iterable[str]) -> dict[str, Officer]:
