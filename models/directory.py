@@ -3,8 +3,9 @@ or their officers made through models.admin, in the same transaction as the chan
 
 Running processes keep what they derive from the directory (the router's agencies,
 handlers/router.py; who is an officer, models/officers.py; the agencies a filing names,
-below) and read it again only when the version moved. A worker's group reads the version once (one primary-key lookup) for
-all of them. An edit made by hand in SQL is seen after a restart.
+below) and read it again only when the version moved. A worker's group reads the version
+once (a column of its claim) for all of them. An edit made by hand in SQL is seen after a
+restart.
 """
 
 from __future__ import annotations
