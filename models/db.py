@@ -200,8 +200,10 @@ def on_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def driver_sql(session: Session, sql: str, params: tuple[object, ...]) -> CursorResult[Any]:
-    """Run SQL written for psycopg (`%s` placeholders) in the session's transaction.
+def driver_sql(
+    session: Session, sql: str, params: tuple[object, ...] | dict[str, object]
+) -> CursorResult[Any]:
+    """Run SQL written for psycopg (`%s` or `%(name)s` placeholders) in the session's transaction.
 
     For the statements a busy SMPP link runs in every batch on PostgreSQL:
     one SQL text whatever the batch size (arrays, not IN lists), so nothing

@@ -207,18 +207,21 @@ def renew_lease(session: Session, ids: list[int]) -> int:
 
 
 _INSERT_SEGMENTS = insert(SEGMENTS).returning(SEGMENTS.c.id)
-# The same two statements on PostgreSQL, one SQL text for any batch (models.db.driver_sql).
+# The same on PostgreSQL, one statement and one SQL text for any batch (models.db.driver_sql):
+# the segments are inserted from the UPDATE's RETURNING, a round trip less for every batch.
 _SENT_PG = f"""
-UPDATE outbound_messages AS m
-SET status = '{OutboxStatus.SENT}', sent_at = %s, lease_until = NULL, last_error = NULL,
-    external_ids = sent.external_ids
-FROM unnest(%s::integer[], %s::text[]) AS sent(id, external_ids)
-WHERE m.id = sent.id
-RETURNING m.id, m.channel, m.link
-"""
-_SEGMENTS_PG = """
+WITH sent AS (
+    UPDATE outbound_messages AS m
+    SET status = '{OutboxStatus.SENT}', sent_at = %(now)s, lease_until = NULL,
+        last_error = NULL, external_ids = sent.external_ids
+    FROM unnest(%(ids)s::integer[], %(ids_json)s::text[]) AS sent(id, external_ids)
+    WHERE m.id = sent.id
+    RETURNING m.id, m.channel, m.link)
 INSERT INTO outbound_segments (created_at, outbound_id, channel, link, external_id)
-SELECT %s, * FROM unnest(%s::integer[], %s::text[], %s::text[], %s::text[])
+SELECT %(now)s, sent.id, sent.channel, sent.link, segment.external_id
+FROM unnest(%(segment_ids)s::integer[], %(external_ids)s::text[])
+    AS segment(outbound_id, external_id)
+JOIN sent ON sent.id = segment.outbound_id
 """
 
 
@@ -228,7 +231,8 @@ def mark_sent(session: Session, outbound_id: int, external_ids: list[str]) -> No
 
 
 def mark_sent_many(session: Session, sent: dict[int, list[str]]) -> None:
-    """mark_sent for many rows (id -> its carrier ids, one per segment) in two statements.
+    """mark_sent for many rows (id -> its carrier ids, one per segment) in one statement on
+    PostgreSQL, two on SQLite.
 
     A busy SMPP link reports hundreds of accepted messages a second; a round
     trip per row would make its database thread the bottleneck.
@@ -237,8 +241,10 @@ def mark_sent_many(session: Session, sent: dict[int, list[str]]) -> None:
         return
     now = utcnow()
     ids_json = {outbound_id: json.dumps(ids) for outbound_id, ids in sent.items()}
-    pg = on_postgresql(session)
-    rows = (_update_sent_pg if pg else _update_sent)(session, now, ids_json)
+    if on_postgresql(session):
+        _mark_sent_pg(session, now, sent, ids_json)
+        return
+    rows = _update_sent(session, now, ids_json)
     segments = [
         (outbound_id, channel, link, external_id)
         for outbound_id, channel, link in rows
@@ -246,7 +252,21 @@ def mark_sent_many(session: Session, sent: dict[int, list[str]]) -> None:
         if external_id
     ]
     if segments:
-        (_insert_segments_pg if pg else _insert_segments)(session, now, segments)
+        _insert_segments(session, now, segments)
+
+
+def _mark_sent_pg(
+    session: Session, now: datetime, sent: dict[int, list[str]], ids_json: dict[int, str]
+) -> None:
+    carrier = [(i, external_id) for i, ids in sent.items() for external_id in ids if external_id]
+    params = {
+        "now": now,
+        "ids": list(ids_json),
+        "ids_json": list(ids_json.values()),
+        "segment_ids": [i for i, _ in carrier],
+        "external_ids": [external_id for _, external_id in carrier],
+    }
+    driver_sql(session, _SENT_PG, params)
 
 
 Segment = tuple[int, str, str, str]  # outbound id, channel, link, carrier id
@@ -274,14 +294,6 @@ def _insert_segments(session: Session, now: datetime, segments: list[Segment]) -
     keys = ("outbound_id", "channel", "link", "external_id")
     rows = [{**dict(zip(keys, segment, strict=True)), "created_at": now} for segment in segments]
     session.execute(_INSERT_SEGMENTS, rows)  # RETURNING: one multi-row INSERT, not one a row
-
-
-def _update_sent_pg(session: Session, now: datetime, ids_json: dict[int, str]) -> list[Any]:
-    return list(driver_sql(session, _SENT_PG, (now, list(ids_json), list(ids_json.values()))))
-
-
-def _insert_segments_pg(session: Session, now: datetime, segments: list[Segment]) -> None:
-    driver_sql(session, _SEGMENTS_PG, (now, *map(list, zip(*segments, strict=True))))
 
 
 def backoff(attempts: int, base_s: float = 5.0, cap_s: float = 3600.0) -> float:

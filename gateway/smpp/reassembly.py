@@ -54,38 +54,32 @@ _STORE = InsertSkippingDuplicates(_INBOUND, "channel", "link", "external_id").re
 def store_singles(
     session: Session, link: LinkConfig, mos: list[MoMessage], now: datetime
 ) -> list[int | None]:
-    """Store one-part MOs with two statements for the whole batch; per MO its new inbound id,
-    or None for a re-delivery (seen in this or the previous dedup window, or earlier in `mos`).
+    """Store one-part MOs a batch at a time; per MO its new inbound id, or None for a
+    re-delivery (seen in this or the previous dedup window, or earlier in `mos`).
 
-    One INSERT ... ON CONFLICT DO NOTHING for all rows (executemany) instead of a round trip per
-    message is what keeps a busy link's database thread ahead of the SMSC.
+    One INSERT ... ON CONFLICT DO NOTHING for all rows instead of a round trip per
+    message is what keeps a busy link's database thread ahead of the SMSC; on
+    PostgreSQL the look-up of the previous window's keys is in the same statement.
     """
     keys = [_dedup_keys(link, mo, now) for mo in mos]
     since = now - timedelta(seconds=link.mo_dedup_s)
-    previous = sorted({old for _, old in keys})
-    pg = on_postgresql(session)
-    seen = (_seen_pg if pg else _seen)(session, link, previous, since)
     rows: dict[str, Single] = {}
     for mo, (key, old) in zip(mos, keys, strict=True):
-        if old not in seen and key not in rows:
-            rows[key] = (key, _sender(mo.sender), mo.recipient, mo.text())
-    created: dict[str, int] = {}
-    if rows:
-        created = (_insert_pg if pg else _insert)(session, link, list(rows.values()), now)
+        rows.setdefault(key, (key, old, _sender(mo.sender), mo.recipient, mo.text()))
+    store = _store_pg if on_postgresql(session) else _store
+    created = store(session, link, list(rows.values()), now, since)
     return [created.pop(key, None) for key, _ in keys]
 
 
-Single = tuple[str, str, str, str]  # external id, sender, recipient, text
+Single = tuple[str, str, str, str, str]  # external id, previous window's, sender, recipient, text
 
 
-def _seen(session: Session, link: LinkConfig, keys: list[str], since: datetime) -> set[str]:
-    params = {"channel": link.channel, "link": link.name, "keys": keys, "since": since}
-    return set(session.scalars(_SEEN, params))
-
-
-def _insert(
-    session: Session, link: LinkConfig, rows: list[Single], now: datetime
+def _store(
+    session: Session, link: LinkConfig, rows: list[Single], now: datetime, since: datetime
 ) -> dict[str, int]:
+    previous = sorted({old for _, old, *_ in rows})
+    params = {"channel": link.channel, "link": link.name, "keys": previous, "since": since}
+    seen = set(session.scalars(_SEEN, params))
     values = [
         {
             "channel": link.channel,
@@ -99,45 +93,45 @@ def _insert(
             "received_at": now,
             "state": InboundState.RECEIVED,
         }
-        for external_id, sender, recipient, text in rows
+        for external_id, old, sender, recipient, text in rows
+        if old not in seen
     ]
-    return dict(session.execute(_STORE, values).tuples().all())
+    return dict(session.execute(_STORE, values).tuples().all()) if values else {}
 
 
-# The same two statements on PostgreSQL, one SQL text for any batch (models.db.driver_sql).
-# psycopg prepares them and PostgreSQL keeps one plan for every batch: a join, so that plan
-# probes the unique index once a key, and the time a condition no index serves. Written
-# with `external_id = ANY(...)` and a plain time condition, that one plan, made on
-# statistics taken before a burst, walked ix_inbound_messages_received_at through every
-# message the link had received since, on every batch (bench_smpp.py: PostgreSQL's CPU a
-# MO at 500/s 0.7 -> 1.0 ms; so did the SQLAlchemy statement above, for the batch sizes
-# that recur and get prepared).
-_SEEN_PG = """
-SELECT m.external_id FROM unnest(%s::text[]) AS seen(external_id)
-JOIN inbound_messages AS m
-    ON m.channel = %s AND m.link = %s AND m.external_id = seen.external_id
-WHERE coalesce(m.received_at, m.received_at) >= %s
-"""
+# The same on PostgreSQL, one statement and one SQL text for any batch (models.db.driver_sql):
+# the look-up of the previous window's keys is the INSERT's NOT EXISTS, a round trip less
+# for every batch. psycopg prepares it and PostgreSQL keeps one plan for every batch, which
+# probes the unique index once a key and checks the time on the row it finds (coalesce: a
+# condition no index serves). Written with `external_id = ANY(...)` and a plain time
+# condition, that one plan, made on statistics taken before a burst, walked
+# ix_inbound_messages_received_at through every message the link had received since, on
+# every batch (bench_smpp.py: PostgreSQL's CPU a MO at 500/s 0.7 -> 1.0 ms).
 _STORE_PG = f"""
 INSERT INTO inbound_messages
     (channel, link, received_at, external_id, sender, recipient, text, parts, incomplete, state)
-SELECT %s, %s, %s, *, 1, false, '{InboundState.RECEIVED}'
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
+SELECT %(channel)s::text, %(link)s::text, %(now)s, r.external_id, r.sender, r.recipient, r.text, 1, false,
+    '{InboundState.RECEIVED}'
+FROM unnest(%(keys)s::text[], %(previous)s::text[], %(senders)s::text[],
+    %(recipients)s::text[], %(texts)s::text[]) AS r(external_id, previous, sender, recipient, text)
+WHERE NOT EXISTS (
+    SELECT FROM inbound_messages AS m
+    WHERE m.channel = %(channel)s AND m.link = %(link)s AND m.external_id = r.previous
+        AND coalesce(m.received_at, m.received_at) >= %(since)s)
 ON CONFLICT (channel, link, external_id) DO NOTHING
 RETURNING external_id, id
 """
 
 
-def _seen_pg(session: Session, link: LinkConfig, keys: list[str], since: datetime) -> set[str]:
-    return set(driver_sql(session, _SEEN_PG, (keys, link.channel, link.name, since)).scalars())
-
-
-def _insert_pg(
-    session: Session, link: LinkConfig, rows: list[Single], now: datetime
+def _store_pg(
+    session: Session, link: LinkConfig, rows: list[Single], now: datetime, since: datetime
 ) -> dict[str, int]:
-    columns = map(list, zip(*rows, strict=True))
-    result = driver_sql(session, _STORE_PG, (link.channel, link.name, now, *columns))
-    return dict(result.tuples().all())
+    columns = dict(zip(_COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
+    params = {"channel": link.channel, "link": link.name, "now": now, "since": since, **columns}
+    return dict(driver_sql(session, _STORE_PG, params).tuples().all())
+
+
+_COLUMNS = ("keys", "previous", "senders", "recipients", "texts")  # a Single's, in _STORE_PG
 
 
 def _decode_parts(parts: list[SmppMoPart], total: int) -> str:

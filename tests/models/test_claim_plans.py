@@ -85,9 +85,13 @@ def planned(conn: Connection, statement: Select[Any], generic: bool = True) -> t
     return plan["Actual Rows"], plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
 
 
-def generic_plan(conn: Connection, sql: str, values: str) -> dict[str, Any]:
+def generic_plan(conn: Connection, sql: str, values: str | dict[str, str]) -> dict[str, Any]:
     """The executed generic plan (EXPLAIN ANALYZE's JSON) of SQL written for psycopg
-    (models.db.driver_sql), `values` as SQL literals."""
+    (models.db.driver_sql), `values` as SQL literals (by name for `%(name)s` placeholders)."""
+    if isinstance(values, dict):
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+        sql = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m[1]) + 1}", sql)
+        return _plan(conn, sql, ", ".join(values[name] for name in names), generic=True)
     numbered = sql.split("%s")
     sql = "".join(f"{part}${n}" for n, part in enumerate(numbered[:-1], 1)) + numbered[-1]
     return _plan(conn, sql, values, generic=True)
@@ -103,6 +107,12 @@ def _plan(conn: Connection, sql: str, values: str, generic: bool) -> dict[str, A
     conn.rollback()  # the claim's row locks and the prepared statement's session settings
     conn.exec_driver_sql("DEALLOCATE ALL")
     return plan
+
+
+def nodes(plan: dict[str, Any], node_type: str) -> list[dict[str, Any]]:
+    """The plan's nodes of `node_type`, outermost first."""
+    own = [plan] if plan["Node Type"] == node_type else []
+    return own + [node for child in plan.get("Plans", []) for node in nodes(child, node_type)]
 
 
 def rows_read(plan: dict[str, Any], table: str) -> int:
@@ -180,12 +190,29 @@ def test_a_link_finds_redelivered_mos_without_reading_the_window() -> None:
         with engine.begin() as conn:  # then a burst the statistics do not know
             _inbound(conn, 5 * HISTORY + 1, HISTORY // 2, "now()")
         burst = [f"'mo{5 * HISTORY + n}'" for n in range(1, 2 * BATCH, 2)]  # a link's batch
-        keys = f"ARRAY['mo{5 * HISTORY}', {', '.join(burst)}, 'unknown']"
+        previous = [f"'mo{5 * HISTORY}'", *burst, "'unknown'"]  # the keys of the last window
+
+        def column(value: str) -> str:  # the same value for every MO of the batch
+            return f"ARRAY[{', '.join([value] * len(previous))}]"
+
+        keys = [f"'new{n}'" for n in range(len(previous))]
         with engine.connect() as conn:
             plan = generic_plan(
-                conn, reassembly._SEEN_PG, f"{keys}, 'smpp', 'telco', now() - interval '1 day'"
+                conn,
+                reassembly._STORE_PG,
+                {
+                    "channel": "'smpp'",
+                    "link": "'telco'",
+                    "now": "now()",
+                    "since": "now() - interval '1 day'",
+                    "keys": f"ARRAY[{', '.join(keys)}]",
+                    "previous": f"ARRAY[{', '.join(previous)}]",
+                    "senders": column("'+62812'"),
+                    "recipients": column("'1708'"),
+                    "texts": column("'jalan rusak'"),
+                },
             )
-    assert plan["Actual Rows"] == BATCH  # the first is 100 days old
+    assert plan["Actual Rows"] == 2  # the one 100 days old and the unknown one: not seen lately
     # the row of each key, not the window's (a walk through the burst reads thousands)
     assert rows_read(plan, "inbound_messages") <= BATCH + 2  # the keys looked up
 
@@ -210,9 +237,15 @@ def test_a_link_marks_replies_sent_without_reading_the_sent_ones(history: Engine
         plan = generic_plan(
             conn,
             outbox._SENT_PG,
-            f"""now(), ARRAY[3, 5, {HISTORY}], ARRAY['["a"]', '["b"]', '[]']""",
+            {
+                "now": "now()",
+                "ids": f"ARRAY[3, 5, {HISTORY}]",
+                "ids_json": """ARRAY['["a"]', '["b"]', '[]']""",
+                "segment_ids": "ARRAY[3, 5]",
+                "external_ids": "ARRAY['a', 'b']",
+            },
         )
-    assert plan["Actual Rows"] == 3
+    assert [node["Actual Rows"] for node in nodes(plan, "ModifyTable")] == [0, 3]  # the UPDATE's 3
     # each row found through the primary key; a scan of the sent ones would read thousands
     assert rows_read(plan, "outbound_messages") == 3
 

@@ -7,7 +7,7 @@ import threading
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from models.db import session_scope
+from models.db import get_engine, session_scope
 from models.outbox import (
     OutboundMessage,
     OutboundSegment,
@@ -97,8 +97,9 @@ def test_a_busy_links_sends_and_receipts_take_a_few_statements_a_batch(
     ids = [sending_row(f"busy{n}", channel="smpp", link="tsel") for n in range(40)]
     with statements_sent() as sent, session_scope() as session:
         mark_sent_many(session, {i: [f"{n:x}00", f"{n:x}01"] for n, i in enumerate(ids)})
-    # The messages; their 80 segments.
-    assert [many for _, many in sent] == [False] * 2, sent
+    # The messages, then their 80 segments (on PostgreSQL one statement does both).
+    statements = 1 if get_engine().dialect.name == "postgresql" else 2
+    assert [many for _, many in sent] == [False] * statements, sent
 
     receipts = [ReceiptUpdate((f"{n:x}0{k}",), "delivered") for n in range(30) for k in (0, 1)]
     receipts += [ReceiptUpdate((f"{n:x}00",), "undeliverable", "err:001") for n in range(30, 40)]
