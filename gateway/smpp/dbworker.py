@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from gateway.smpp import metrics
 from gateway.smpp.config import LinkConfig
+from gateway.smpp.cpu import yield_to_filing
 from gateway.smpp.mo import BinaryMo, MoMessage
 from gateway.smpp.outage import OutageLog
 from gateway.smpp.outcomes import Delivered, Outcome
@@ -71,6 +72,7 @@ class DbWorker(threading.Thread):
         self.queue.put(item)
 
     def run(self) -> None:
+        yield_to_filing()
         while not (self.stop_event.is_set() and self.queue.empty()):
             batch = self._take()
             try:

@@ -12,6 +12,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from gateway.smpp.config import LinkConfig
+from gateway.smpp.cpu import yield_to_filing
 from gateway.smpp.dbworker import UNAVAILABLE, DbWorker
 from gateway.smpp.limiter import TpsLimiter
 from gateway.smpp.outage import OutageLog
@@ -105,6 +106,7 @@ class Link:
 
     def _feed(self) -> None:
         """Claim outbox rows whenever the send job wakes us (or every POLL_S) and there is room."""
+        yield_to_filing()
         key = SMPP_OUT_KEY.format(link=self.config.name)
         more = False
         renew_at = time.monotonic() + RENEW_EVERY_S

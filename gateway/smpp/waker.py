@@ -6,6 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from gateway.smpp.cpu import yield_to_filing
+
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +41,7 @@ class Waker(threading.Thread):
         self.join(timeout_s)
 
     def run(self) -> None:
+        yield_to_filing()
         while True:
             with self._changed:
                 while not self._pending and not self._closing:
