@@ -10,7 +10,7 @@ nice value) leave the filing turn the CPU first, and the socket threads,
 which answer the SMSC, keep theirs. bench/bench_smpp.py at 500 MO/s in a slow
 hour, six paced runs interleaved with SMPP_BATCH_NICE=0: p99 133-191 ms
 against 145-287 (lower in five pairs of six), a worker's group 10-13 MOs
-against 12-24, the link's CPU a MO 0.78 against 0.88 ms (README, Benchmarks).
+against 12-24, the link's CPU a MO 0.78 against 0.88 ms (bench/NOTES.md).
 """
 
 from __future__ import annotations
