@@ -10,6 +10,7 @@ answered.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,10 @@ from smpplib.exceptions import ConnectionError as SmppConnectionError
 from smpplib.exceptions import PDUError
 
 DELIVER_SM = command_codes.get_command_code("deliver_sm")
+RECEIPTED_MESSAGE_ID = consts.OPTIONAL_PARAMS["receipted_message_id"]
+# A header and message_payload's 64 KB at most, with room for the other fields: a longer
+# length is a broken stream, not a PDU to wait for.
+MAX_PDU_LENGTH = 16 + 65_535 + 1_024
 
 
 class UnreadablePdu(Exception):
@@ -37,34 +42,55 @@ def _frame(command_id: int, status: int, sequence: int, body: bytes) -> bytes:
     return struct.pack(">LLLL", 16 + len(body), command_id, status, sequence) + body
 
 
-def known_tlvs_only(raw: bytes) -> bytes:
-    """The deliver_sm `raw` without TLVs smpplib's DeliverSM cannot hold."""
-    body = raw[16:]
+def _mandatory_end(body: bytes) -> int:
+    """Where a deliver_sm's `body` ends its mandatory fields and starts its TLVs."""
     pos = _skip_cstring(body, 0) + 2  # service_type, source ton/npi
     pos = _skip_cstring(body, pos) + 2  # source_addr, dest ton/npi
     pos = _skip_cstring(body, pos) + 3  # destination_addr, esm_class, protocol_id, priority
     pos = _skip_cstring(body, pos)  # schedule_delivery_time
     pos = _skip_cstring(body, pos) + 4  # validity_period, reg_delivery, replace, dcs, default id
-    pos += 1 + body[pos]  # sm_length, short_message
-    kept = bytearray(body[:pos])
-    params = command.DeliverSM.params
-    names = {code: name for name, code in consts.OPTIONAL_PARAMS.items()}
+    return pos + 1 + body[pos]  # sm_length, short_message
+
+
+def _tlvs(body: bytes) -> Iterator[tuple[int, int, int]]:
+    """(tag, start, end) of each TLV of a deliver_sm's `body`."""
+    pos = _mandatory_end(body)
     while pos + 4 <= len(body):
         tag, length = struct.unpack(">HH", body[pos : pos + 4])
+        yield tag, pos, pos + 4 + length
+        pos += 4 + length
+
+
+def known_tlvs_only(raw: bytes) -> bytes:
+    """The deliver_sm `raw` without TLVs smpplib's DeliverSM cannot hold."""
+    body = raw[16:]
+    kept = bytearray(body[: _mandatory_end(body)])
+    params = command.DeliverSM.params
+    names = {code: name for name, code in consts.OPTIONAL_PARAMS.items()}
+    for tag, start, end in _tlvs(body):
         name = names.get(tag)
         param = params.get(name) if name else None
         size = getattr(param, "size", None)
-        if param is not None and (param.type is not int or size == length):
-            kept += body[pos : pos + 4 + length]
-        pos += 4 + length
+        if param is not None and (param.type is not int or size == end - start - 4):
+            kept += body[start:end]
     return _frame(*struct.unpack(">LLL", raw[4:16]), bytes(kept))
+
+
+def receipted_message_id(raw: bytes) -> bytes | None:
+    """The receipted_message_id TLV of a deliver_sm, as sent: smpplib drops its last octet
+    as the NUL the specification asks for, which many SMSCs leave out ("12345" -> "1234",
+    another message's id)."""
+    for tag, start, end in _tlvs(raw[16:]):
+        if tag == RECEIPTED_MESSAGE_ID:
+            return raw[16 + start + 4 : 16 + end].rstrip(b"\x00")
+    return None
 
 
 def read_pdu(client: Client) -> Any:
     """The next PDU from the socket (smpplib's framing and parser, made tolerant)."""
     raw_len = client._recv_exact(4)
     (length,) = struct.unpack(">L", raw_len)
-    if length < 16:
+    if not 16 <= length <= MAX_PDU_LENGTH:
         raise SmppConnectionError(f"broken PDU length {length}")
     raw = raw_len + client._recv_exact(length - 4)
     command_id, _status, sequence = struct.unpack(">LLL", raw[4:16])
@@ -157,6 +183,8 @@ def _parse(client: Client, raw: bytes) -> Any:
     pdu = smpp.parse_pdu(raw, client=client, allow_unknown_opt_params=True)
     if pdu is None:
         raise ValueError("unknown command")
+    if pdu.command == "deliver_sm" and pdu.receipted_message_id is not None:
+        pdu.receipted_message_id = receipted_message_id(raw)
     if not pdu.is_error() and pdu.command in consts.STATE_SETTERS:
         client.state = consts.STATE_SETTERS[pdu.command]
     return pdu

@@ -1,13 +1,19 @@
-"""The PDUs a link builds itself are the octets smpplib would send, and smpplib reads them back."""
+"""The PDUs a link builds itself are the octets smpplib would send, and smpplib reads them back;\nwhat a link reads from a peer is what the peer sent."""
 
 from __future__ import annotations
 
+import struct
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from smpplib import consts, smpp
 from smpplib.client import Client
+from smpplib.exceptions import ConnectionError as SmppConnectionError
 
-from gateway.smpp.wire import deliver_sm_resp, submit_sm
+from gateway.smpp.mo import classify
+from gateway.smpp.receipts import Receipt
+from gateway.smpp.wire import deliver_sm_resp, read_pdu, submit_sm
 
 OCTET = st.integers(0, 255)
 ADDRESS = st.text(st.characters(min_codepoint=1, max_codepoint=255), max_size=30)  # latin-1
@@ -65,3 +71,43 @@ def test_a_deliver_sm_resp_is_what_smpplib_would_send(sequence: int, status: int
     theirs = smpp.make_pdu("deliver_sm_resp", client=CLIENT, status=status)
     theirs.sequence = sequence
     assert deliver_sm_resp(sequence, status).generate() == theirs.generate()
+
+
+class _Stream:
+    """A Client's socket reads served from `data` (read_pdu takes what it needs)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __call__(self, size: int) -> bytes:
+        taken, self.data = self.data[:size], self.data[size:]
+        return taken
+
+
+def _read(raw: bytes) -> object:
+    client = Client("127.0.0.1", 2775, allow_unknown_opt_params=True)
+    client.state = consts.SMPP_CLIENT_STATE_BOUND_TRX
+    client._recv_exact = _Stream(raw)  # type: ignore[method-assign]
+    return read_pdu(client)
+
+
+def _receipt_pdu(tlv_id: bytes) -> bytes:
+    """A deliver_sm receipt whose receipted_message_id TLV holds `tlv_id` as sent."""
+    pdu = smpp.make_pdu("deliver_sm", client=CLIENT, esm_class=4, short_message=b"stat:DELIVRD")
+    pdu.sequence = 7
+    tlvs = struct.pack(">HH", 0x001E, len(tlv_id)) + tlv_id + struct.pack(">HHB", 0x0427, 1, 2)
+    raw = pdu.generate() + tlvs
+    return struct.pack(">L", len(raw)) + raw[4:]
+
+
+@pytest.mark.parametrize("sent", [b"12345", b"12345\x00"])
+def test_a_receipt_id_is_read_whole_with_or_without_its_nul(sent: bytes) -> None:
+    """smpplib drops the last octet of the TLV as its NUL: without one, "12345" was "1234",
+    another message's id."""
+    receipt = classify(_read(_receipt_pdu(sent)))
+    assert receipt == Receipt("12345", "delivered", None)
+
+
+def test_a_length_beyond_any_pdu_is_a_broken_stream_not_a_wait() -> None:
+    with pytest.raises(SmppConnectionError):
+        _read(struct.pack(">LLLL", 0xFFFFFF00, 4, 0, 1))
