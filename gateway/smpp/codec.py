@@ -34,9 +34,7 @@ _ENCODE_EXT = {ch: code for code, ch in GSM_EXTENSION.items()}
 
 DC_DEFAULT = 0x00
 DC_IA5 = 0x01
-DC_BINARY = 0x02
 DC_LATIN1 = 0x03
-DC_BINARY2 = 0x04
 DC_UCS2 = 0x08
 
 
@@ -82,18 +80,17 @@ def ucs2_decode(data: bytes) -> str:
     return data[: len(data) & ~1].decode("utf-16-be", errors="replace")
 
 
+# SMPP 3.4's own data_coding values (5.2.19); the others below 0x10 are character sets
+# (JIS, Cyrillic, Hebrew, pictograms, ...) this gateway does not read: logged as binary.
+SMPP_CODINGS = {DC_DEFAULT: "gsm", DC_IA5: "ascii", DC_LATIN1: "latin1", DC_UCS2: "ucs2"}
+
+
 def text_kind(data_coding: int) -> str:
     """'gsm', 'latin1', 'ascii', 'ucs2' or 'binary' for a data_coding (GSM DCS groups too)."""
-    if data_coding == DC_DEFAULT:
-        return "gsm"
-    if data_coding == DC_IA5:
-        return "ascii"
-    if data_coding == DC_LATIN1:
-        return "latin1"
-    if data_coding == DC_UCS2:
-        return "ucs2"
+    if data_coding < 0x10:  # 2 and 4 are 8-bit data, not text in some alphabet
+        return SMPP_CODINGS.get(data_coding, "binary")
     group = data_coding >> 4
-    if group in (0x0, 0x1, 0x2, 0x3) or group == 0xF:
+    if group in (0x1, 0x2, 0x3) or group == 0xF:
         # GSM 03.38 general coding / message class groups: bits 3-2 are the alphabet
         # (0xF0 group has only bit 2: 0 = default alphabet, 1 = 8-bit data).
         alphabet = (data_coding >> 2) & (0x01 if group == 0xF else 0x03)

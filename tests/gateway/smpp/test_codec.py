@@ -16,6 +16,7 @@ from gateway.smpp.codec import (
     decode_text,
     gsm_decode,
     gsm_encode,
+    text_kind,
 )
 from gateway.smpp.mo import BinaryMo, Concat, MoMessage, classify
 from gateway.smpp.receipts import canonical_id, id_candidates, parse_receipt
@@ -111,7 +112,9 @@ def test_classify_deliver_sm() -> None:
     assert isinstance(mo, MoMessage) and mo.concat == Concat(0x1234, 2, 1) and mo.payload == b"abc"
     assert classify(_pdu(data_coding=3, short_message="Café".encode("latin-1"))).text() == "Café"  # type: ignore[union-attr]
     assert classify(_pdu(message_payload=b"panjang " * 40)).text() == "panjang " * 40  # type: ignore[union-attr]
-    assert isinstance(classify(_pdu(data_coding=4, short_message=b"\x00\xff")), BinaryMo)
+    for binary in (2, 4, 0xF4):  # SMPP's two 8-bit codings, GSM's 8-bit class 0
+        assert isinstance(classify(_pdu(data_coding=binary, short_message=b"\x00\xff")), BinaryMo)
+    assert [text_kind(dc) for dc in (0x11, 0x18, 0x09)] == ["gsm", "ucs2", "binary"]
     receipt = classify(_pdu(esm_class=4, receipted_message_id=b"99\x00", message_state=5))
     assert receipt is not None and receipt.state == "undeliverable"  # type: ignore[union-attr]
     assert classify(_pdu(short_message="Déjà".encode("latin-1"))).text() == "Déjà"  # type: ignore[union-attr]
