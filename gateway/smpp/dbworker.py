@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,9 @@ PURGE_EVERY_S = 60.0
 Item = Delivered | Outcome
 # The database is away (not: this item cannot be stored): answer "try again later".
 UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+# The database will never take this content: the one answer that lets the SMSC drop a MO.
+# Anything else (a failover's read-only transaction, a bug) asks it to deliver the MO again.
+REFUSED = (DataError,)
 
 
 class DbWorker(threading.Thread):
@@ -102,14 +105,14 @@ class DbWorker(threading.Thread):
         except UNAVAILABLE as exc:
             self._database_down(batch, exc)
             return
-        except Exception:
+        except Exception as exc:
             if len(batch) > 1:
                 for item in batch:
                     self._process([item])
                 return
             log.exception("link %s: cannot persist %r", self.link.name, batch[0])
             if isinstance(batch[0], Delivered):
-                batch[0].reply(ESME_RX_P_APPN)
+                batch[0].reply(ESME_RX_P_APPN if isinstance(exc, REFUSED) else ESME_RX_T_APPN)
             else:  # left `sending`: the sweep fails it once its lease lapses
                 self.on_settled([batch[0].outbound_id])
             return

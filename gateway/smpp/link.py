@@ -111,16 +111,21 @@ class Link:
         more = False
         renew_at = time.monotonic() + RENEW_EVERY_S
         while not self.stop_event.is_set():
-            if time.monotonic() >= renew_at:
-                renew_at = time.monotonic() + RENEW_EVERY_S
-                self._renew_leases()
-            with self.submitter.space:
-                if self.submitter.room() <= 0:
-                    self.submitter.space.wait(POLL_S)
-                    continue
-            if not more:
-                self._wait_for_work(key)
-            more = self._claim()
+            try:
+                if time.monotonic() >= renew_at:
+                    renew_at = time.monotonic() + RENEW_EVERY_S
+                    self._renew_leases()
+                with self.submitter.space:
+                    if self.submitter.room() <= 0:
+                        self.submitter.space.wait(POLL_S)
+                        continue
+                if not more:
+                    self._wait_for_work(key)
+                more = self._claim()
+            except Exception:  # the link must go on sending; what it holds keeps its lease
+                log.exception("link %s: outbox feeder error", self.config.name)
+                more = False
+                self.stop_event.wait(POLL_S)
 
     def _renew_leases(self) -> None:
         held = self.submitter.held_ids()

@@ -126,7 +126,8 @@ class Session(threading.Thread):
                 )
                 self.hooks.on_state(self.role, False, f"bind refused: {exc}")
                 continue
-            except (OSError, exceptions.ConnectionError, exceptions.PDUError) as exc:
+            except Exception as exc:  # noqa: BLE001 - a peer's odd answer to the bind included
+                # (smpplib raises UnknownCommandError, struct.error, ...): retried, never fatal
                 metrics.BIND_FAILURES.labels(self.link.name).inc()
                 log.warning(
                     "link %s/%s: cannot connect/bind to %s:%d: %s",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import struct
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -201,6 +204,84 @@ def test_wrong_password_keeps_retrying(
     wait_for(lambda: sim.sim.refused_binds >= 3, timeout_s=15)
     assert not link.bound()
     assert all(s.is_alive() for s in link.sessions)
+
+
+def test_a_garbled_answer_to_the_bind_is_retried_not_fatal(
+    sim: SimulatorThread, start_link: Callable[..., tuple[Link, Inbox]]
+) -> None:
+    """A peer answering the bind with a PDU smpplib cannot read (an unknown command id): the
+    session thread lived on only for connection errors, and the link stayed down for good."""
+    server = socket.create_server(("127.0.0.1", 0))
+    answered: list[bytes] = []
+
+    def peer() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:  # closed at the end of the test
+                return
+            with conn:
+                answered.append(conn.recv(1024))
+                conn.sendall(struct.pack(">LLLL", 16, 0x0000FFFF, 0, 1))
+
+    threading.Thread(target=peer, daemon=True).start()
+    try:
+        link, _ = start_link(link_config(sim, port=server.getsockname()[1]))
+        wait_for(lambda: len(answered) >= 3, timeout_s=15)
+        assert all(s.is_alive() for s in link.sessions)
+        assert not link.bound()
+    finally:
+        server.close()
+
+
+def _failing_first(monkeypatch: pytest.MonkeyPatch, target: str, error: Exception) -> None:
+    """`target` (module.function) raises `error` on its first call, then works."""
+    module, name = target.rsplit(".", 1)
+    real = getattr(__import__(module, fromlist=[name]), name)
+    calls: list[int] = []
+
+    def once(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, once)
+
+
+def test_an_unexpected_database_error_asks_for_the_mo_again(
+    sim: SimulatorThread,
+    start_link: Callable[..., tuple[Link, Inbox]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failover's read-only transaction is no "database down" error; answered ESME_RX_P_APPN,
+    the SMSC would drop the complaint for good. It gets ESME_RX_T_APPN and comes again."""
+    from sqlalchemy.exc import InternalError
+
+    read_only = InternalError("INSERT", {}, Exception("cannot execute INSERT in a read-only"))
+    _failing_first(monkeypatch, "gateway.smpp.dbworker.store_singles", read_only)
+    link, _ = start_link(link_config(sim))
+    wait_for(link.bound, timeout_s=10)
+    mo = sim.push("6281234567891", b"Lampu jalan mati")
+    wait_for(mo.acked.is_set, timeout_s=20)
+    assert mo.statuses == [0x64, 0]
+    assert [text for _, text, *_ in _inbound(link)] == ["Lampu jalan mati"]
+
+
+def test_the_outbox_feeder_outlives_an_unexpected_error(
+    sim: SimulatorThread,
+    start_link: Callable[..., tuple[Link, Inbox]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only "database down" errors were caught: any other error ended the feeder, and the
+    link never sent again."""
+    _failing_first(monkeypatch, "gateway.smpp.link.claim_outbound", RuntimeError("a bug"))
+    link, _ = start_link(link_config(sim))
+    wait_for(link.bound, timeout_s=10)
+    sim.push("6281234567892", b"Sampah menumpuk")
+    wait_for(lambda: sim.sim.submitted, timeout_s=15)
+    assert link.feeder.is_alive()
+    assert [s.destination_addr for s in sim.sim.submitted] == ["6281234567892"]
 
 
 def test_connection_dropped_mid_burst(
