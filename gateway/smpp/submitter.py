@@ -2,7 +2,9 @@
 
 Filled by the feeder thread (outbox claims), drained by the socket thread that
 owns the transmitter. A message is reported once: sent when every segment is
-accepted, to retry or failed otherwise. ESME_RTHROTTLED / ESME_RMSGQFUL pause
+accepted, to retry or failed otherwise. A part refused for a temporary reason
+while other parts of its message are with the SMSC goes again alone: the row
+sent again whole would deliver those twice. ESME_RTHROTTLED / ESME_RMSGQFUL pause
 the whole link and the segment goes again, so a throttled message is sent once.
 The pause doubles (PAUSE_MIN_S to PAUSE_MAX_S) each time what was sent after
 the last pause is throttled again, not for each answer of the window that was
@@ -51,6 +53,7 @@ STATUS_NAMES = {
 }
 PAUSE_MIN_S, PAUSE_MAX_S = 0.5, 10.0
 RETRY_AFTER_LINK_LOSS_S = 1.0
+PART_RETRIES = 3  # a message's parts sent again alone (its other parts are with the SMSC)
 
 
 def status_text(status: int) -> str:
@@ -65,6 +68,7 @@ class Outgoing:
     segments: list[Segment]
     ids: list[str] = field(default_factory=list)
     accepted: int = 0
+    part_retries: int = 0  # parts sent again alone after a temporary error
     finished: bool = False
 
 
@@ -208,15 +212,30 @@ class Submitter:
                 "link %s: %s, pausing %.1fs", self.link.name, status_text(status), self._pause_s
             )
             self._pause_s = min(self._pause_s * 2, PAUSE_MAX_S)
-        elif status in TEMPORARY and message.accepted == 0:
+        elif status in TEMPORARY and (message.accepted or self._in_flight(message)):
+            # Other parts are with the SMSC: retrying the row would send them twice. This part
+            # goes again on its own (same reference: the handset still joins them), a few times.
+            if message.part_retries >= PART_RETRIES:
+                self._fail(message, status)
+                return
+            metrics.SUBMITS.labels(self.link.name, "retry").inc()
+            message.part_retries += 1
+            self.push_back(pending)
+        elif status in TEMPORARY:
             metrics.SUBMITS.labels(self.link.name, "retry").inc()
             self._finish(message, Outcome(message.claim.id, "retry", error=status_text(status)))
         else:
-            metrics.SUBMITS.labels(self.link.name, "failed").inc()
-            error = status_text(status)
-            if message.accepted:
-                error += f" after {message.accepted} of {len(message.segments)} parts were accepted"
-            self._finish(message, Outcome(message.claim.id, "failed", error=error))
+            self._fail(message, status)
+
+    def _in_flight(self, message: Outgoing) -> bool:
+        return any(pending.message is message for pending, _ in self._inflight.values())
+
+    def _fail(self, message: Outgoing, status: int) -> None:
+        metrics.SUBMITS.labels(self.link.name, "failed").inc()
+        error = status_text(status)
+        if message.accepted:
+            error += f" after {message.accepted} of {len(message.segments)} parts were accepted"
+        self._finish(message, Outcome(message.claim.id, "failed", error=error))
 
     def connection_lost(self) -> None:
         """Segments in flight may or may not have reached the SMSC: never sent twice.

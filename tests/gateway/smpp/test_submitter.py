@@ -138,3 +138,54 @@ def test_a_throttled_window_is_one_pause_and_the_pause_grows_only_when_throttled
     submitter.add(_claims(11, 1))
     answer(send(9.0), consts.SMPP_ESME_RTHROTTLED, 9.1)
     assert submitter.paused_until == 9.1 + PAUSE_MIN_S
+
+
+def _long_claim(outbound_id: int) -> OutboundClaim:
+    text = "Laporan Anda sedang ditangani oleh dinas terkait. " * 8  # three GSM-7 parts
+    return OutboundClaim(outbound_id, "+6281200000999", "1708", text, "smpp", "tsel", 1)
+
+
+def test_a_part_refused_for_now_goes_again_alone_while_the_others_are_with_the_smsc() -> None:
+    """Retrying the row whole sent the parts the SMSC had accepted a second time."""
+    reported: list[Outcome] = []
+    submitter = Submitter(_link(), reported.append)
+    submitter.accepting = True
+    submitter.add([_long_claim(7)])
+    sequences = itertools.count(1)
+    first = [submitter.next_ready(0.0) for _ in range(3)]
+    for pending in first:
+        assert pending is not None
+        submitter.submitted(next(sequences), pending, 0.0)
+    submitter.on_response(1, consts.SMPP_ESME_RSYSERR, "", 0.0)  # parts 2 and 3 in flight
+    submitter.on_response(2, consts.SMPP_ESME_ROK, "b", 0.0)
+    assert reported == []
+    again = submitter.next_ready(0.0)
+    assert again is not None and again.segment == first[0].segment  # type: ignore[union-attr]
+    assert submitter.next_ready(0.0) is None  # only that part
+    submitter.submitted(next(sequences), again, 0.0)
+    submitter.on_response(3, consts.SMPP_ESME_ROK, "c", 0.0)
+    submitter.on_response(4, consts.SMPP_ESME_ROK, "a", 0.0)
+    assert reported == [Outcome(7, "sent", ("a", "b", "c"))]
+
+
+def test_a_part_refused_again_and_again_fails_the_message_visibly() -> None:
+    reported: list[Outcome] = []
+    submitter = Submitter(_link(), reported.append)
+    submitter.accepting = True
+    submitter.add([_long_claim(8)])
+    sequences = itertools.count(1)
+    for _ in range(3):
+        pending = submitter.next_ready(0.0)
+        assert pending is not None
+        submitter.submitted(next(sequences), pending, 0.0)
+    submitter.on_response(2, consts.SMPP_ESME_ROK, "b", 0.0)
+    submitter.on_response(3, consts.SMPP_ESME_ROK, "c", 0.0)
+    sequence = 1
+    while not reported:
+        submitter.on_response(sequence, consts.SMPP_ESME_RSYSERR, "", 0.0)
+        if (pending := submitter.next_ready(0.0)) is not None:
+            sequence = next(sequences)
+            submitter.submitted(sequence, pending, 0.0)
+    (outcome,) = reported
+    assert outcome.kind == "failed" and "after 2 of 3 parts" in (outcome.error or "")
+    assert sequence == 6  # the part went three times more
