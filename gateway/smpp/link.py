@@ -39,9 +39,9 @@ class Link:
         self.stop_event = threading.Event()
         self.submitter = Submitter(config, self._report)
         self.waker = Waker(f"smpp-wake-{config.name}", on_inbound)
-        self.db = DbWorker(
-            config, self.waker.put, self.stop_event, on_settled=self.submitter.release
-        )
+        # The database thread stops last: the sessions' last outcomes and MOs go through it.
+        self._db_stop = threading.Event()
+        self.db = DbWorker(config, self.waker.put, self._db_stop, on_settled=self.submitter.release)
         limiter = TpsLimiter(redis, config.name, config.tps, ahead=config.window)
         self._states: dict[str, tuple[bool, str]] = {}
         self._state_lock = threading.Lock()  # a tx and an rx report at once: publish in order
@@ -73,15 +73,18 @@ class Link:
         self.feeder.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Unbind, then let the database thread commit what it holds and have it handled."""
+        """Let the sessions have the answers to what is in flight and unbind, then the
+        database thread commit what it holds and have it handled."""
         self.stop_event.set()
         for session in self.sessions:
             session.wake()
         with self.submitter.space:
             self.submitter.space.notify_all()
         deadline = time.monotonic() + timeout_s
-        for thread in [*self.sessions, self.feeder, self.db]:
+        for thread in [*self.sessions, self.feeder]:
             thread.join(max(0.1, deadline - time.monotonic()))
+        self._db_stop.set()
+        self.db.join(max(0.1, deadline - time.monotonic()))
         self.waker.close(max(0.1, deadline - time.monotonic()))
 
     def bound(self) -> bool:

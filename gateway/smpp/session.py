@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
-from smpplib import consts, exceptions, smpp
+from smpplib import command_codes, consts, exceptions, smpp
 from smpplib.client import Client
 
 from gateway.smpp import metrics
@@ -46,6 +46,12 @@ Role = Literal["trx", "tx", "rx"]
 BIND_COMMAND = {"trx": "bind_transceiver", "tx": "bind_transmitter", "rx": "bind_receiver"}
 STABLE_AFTER_S = 10.0  # a bind that lasted this long resets the backoff
 READ_BURST = 64
+# What needs no answer: responses, generic_nack, alert_notification (SMPP 3.4, 4.12.1).
+UNANSWERED = frozenset({"generic_nack", "alert_notification"}) | {
+    name for name in command_codes.commands if name.endswith("_resp")
+}
+UNBIND_WAIT_S = 1.0
+STOP_WAIT_S = 5.0  # at most this long, on stopping, for the answers to submit_sm in flight
 
 
 class LinkDead(Exception):
@@ -193,9 +199,20 @@ class Session(threading.Thread):
             self.hooks.submitter.accepting = False
             self.hooks.submitter.connection_lost()
         if self.stop_event.is_set() and client.state != consts.SMPP_CLIENT_STATE_CLOSED:
-            with contextlib.suppress(OSError, exceptions.ConnectionError, exceptions.PDUError):
-                client.send_pdu(smpp.make_pdu("unbind", client=client))
+            with contextlib.suppress(Exception):  # the peer's part of a goodbye is not ours
+                self._unbind(client)
         client.disconnect()
+
+    def _unbind(self, client: Client) -> None:
+        """Unbind and read until the SMSC's unbind_resp (briefly): a clean goodbye."""
+        unbind = smpp.make_pdu("unbind", client=client)
+        client.send_pdu(unbind)
+        client._socket.settimeout(UNBIND_WAIT_S)
+        deadline = time.monotonic() + UNBIND_WAIT_S
+        while time.monotonic() < deadline:
+            pdu = read_pdu(client)
+            if pdu.command == "unbind_resp" and pdu.sequence == unbind.sequence:
+                return
 
     def _serve(self, client: Client) -> None:
         self._generation += 1
@@ -217,8 +234,18 @@ class Session(threading.Thread):
         enquire: tuple[int, float] | None = None  # (sequence, sent at) awaiting its resp
         last_enquire = time.monotonic()
         next_submit_at = 0.0
-        while not self.stop_event.is_set():
+        stopping_until: float | None = None
+        while True:
             now = time.monotonic()
+            if self.stop_event.is_set():
+                # Stopping: nothing more goes out, and what is in flight gets its answer
+                # (a deploy would otherwise fail a window of replies the SMSC has taken).
+                if stopping_until is None:
+                    stopping_until = now + min(self.link.response_timeout_s, STOP_WAIT_S)
+                    next_submit_at = float("inf")
+                if submitter is None or not submitter.inflight or now >= stopping_until:
+                    self._flush_replies(client, generation)
+                    return
             self._flush_replies(client, generation)
             if submitter is not None and now >= next_submit_at:
                 next_submit_at = self._submit(client, submitter, now)
@@ -335,7 +362,7 @@ class Session(threading.Thread):
         now = time.monotonic()
         if command == "submit_sm_resp" and submitter is not None:
             submitter.on_response(pdu.sequence, pdu.status, pdu.message_id, now)
-        elif command == "deliver_sm":
+        elif command == "deliver_sm" and self.role != "tx":
             self._deliver(pdu, partial(self.reply, generation, pdu.sequence))
         elif command == "enquire_link":
             resp = smpp.make_pdu("enquire_link_resp", client=client)
@@ -348,8 +375,17 @@ class Session(threading.Thread):
             raise LinkDead("the SMSC unbound")
         elif command == "generic_nack" and submitter is not None and submitter.owns(pdu.sequence):
             submitter.on_response(pdu.sequence, pdu.status or consts.SMPP_ESME_RSYSERR, None, now)
-        elif command in ("data_sm", "query_sm"):
-            nack = smpp.make_pdu("generic_nack", client=client, status=consts.SMPP_ESME_RINVCMDID)
+        elif command not in UNANSWERED:
+            # A request this ESME does not take (data_sm, query_sm, submit_sm, ...), or a
+            # deliver_sm on a transmitter bind, which may not carry one: refused, not left
+            # for the SMSC to time out (nor answered in a state that drops the connection).
+            status = (
+                consts.SMPP_ESME_RINVBNDSTS
+                if command == "deliver_sm"
+                else consts.SMPP_ESME_RINVCMDID
+            )
+            log.warning("link %s/%s: refused %s", self.link.name, self.role, command)
+            nack = smpp.make_pdu("generic_nack", client=client, status=status)
             nack.sequence = pdu.sequence
             client.send_pdu(nack)
         elif command not in ("enquire_link_resp", "unbind_resp", "alert_notification"):

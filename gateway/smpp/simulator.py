@@ -132,6 +132,7 @@ class Simulator:
         self.early_receipts = False
         self._in_order: dict[str, asyncio.Event] = {}  # message_id -> the first of the two is out
         self._throttle = 0
+        self.answer_after_s = 0.0  # each submit_sm answered this late, as a busy SMSC does
         self._counter = itertools.count(1000)
         self._receivers: dict[str, smpp34.Esme] = {}
         self._connections: set[asyncio.StreamWriter] = set()
@@ -299,6 +300,16 @@ class Simulator:
             self._throttle -= 1
             event.reject(smpp34.ESME_RTHROTTLED)
             return
+        if self.answer_after_s:
+            self._spawn(self._take_later(event, self.answer_after_s))
+            return
+        self._take(event)
+
+    async def _take_later(self, event: smpp34.SubmitSmEvent, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        self._take(event)
+
+    def _take(self, event: smpp34.SubmitSmEvent) -> None:
         number = next(self._counter)
         message_id = self._message_id(number, for_receipt=False)
         receipt = event.registered_delivery & 1 and self.receipts != "none" and self.ids != "empty"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
@@ -206,32 +207,102 @@ def test_wrong_password_keeps_retrying(
     assert all(s.is_alive() for s in link.sessions)
 
 
+class Peer:
+    """A hand-written SMSC on a loopback port: `script(conn, bind)` serves each connection,
+    for what the smpp34 simulator never does."""
+
+    def __init__(self, script: Callable[[socket.socket, bytes], None]) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.binds: list[bytes] = []
+        self.script = script
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:  # closed
+                return
+            threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+
+    def _connection(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError, struct.error):
+            bind = _read(conn)
+            self.binds.append(bind)
+            self.script(conn, bind)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def _read(conn: socket.socket) -> bytes:
+    header = conn.recv(4, socket.MSG_WAITALL)
+    (length,) = struct.unpack(">L", header)
+    return header + conn.recv(length - 4, socket.MSG_WAITALL)
+
+
+def _pdu(command_id: int, sequence: int, status: int = 0, body: bytes = b"") -> bytes:
+    return struct.pack(">LLLL", 16 + len(body), command_id, status, sequence) + body
+
+
 def test_a_garbled_answer_to_the_bind_is_retried_not_fatal(
     sim: SimulatorThread, start_link: Callable[..., tuple[Link, Inbox]]
 ) -> None:
     """A peer answering the bind with a PDU smpplib cannot read (an unknown command id): the
     session thread lived on only for connection errors, and the link stayed down for good."""
-    server = socket.create_server(("127.0.0.1", 0))
-    answered: list[bytes] = []
-
-    def peer() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:  # closed at the end of the test
-                return
-            with conn:
-                answered.append(conn.recv(1024))
-                conn.sendall(struct.pack(">LLLL", 16, 0x0000FFFF, 0, 1))
-
-    threading.Thread(target=peer, daemon=True).start()
+    peer = Peer(lambda conn, bind: conn.sendall(_pdu(0x0000FFFF, 1)))
     try:
-        link, _ = start_link(link_config(sim, port=server.getsockname()[1]))
-        wait_for(lambda: len(answered) >= 3, timeout_s=15)
+        link, _ = start_link(link_config(sim, port=peer.port))
+        wait_for(lambda: len(peer.binds) >= 3, timeout_s=15)
         assert all(s.is_alive() for s in link.sessions)
         assert not link.bound()
     finally:
-        server.close()
+        peer.close()
+
+
+@pytest.mark.parametrize(
+    ("bind", "request_id", "empty_fields", "status"),
+    [
+        ("trx", 0x00000103, 10, 0x03),  # data_sm: ESME_RINVCMDID
+        ("trx", 0x00000004, 17, 0x03),  # submit_sm, which an SMSC has no business sending
+        ("txrx", 0x00000005, 17, 0x04),  # deliver_sm on the transmitter: ESME_RINVBNDSTS
+    ],
+)
+def test_a_request_the_link_does_not_take_is_refused_not_left_unanswered(
+    sim: SimulatorThread,
+    start_link: Callable[..., tuple[Link, Inbox]],
+    bind: str,
+    request_id: int,
+    empty_fields: int,
+    status: int,
+) -> None:
+    """A request smpplib reads but the link does not take went unanswered (the SMSC waits,
+    then drops the bind), and a deliver_sm on a transmitter bind dropped the connection, again
+    and again. (What smpplib cannot read, cancel_sm or replace_sm, was refused already.)"""
+    answers: list[bytes] = []
+
+    def script(conn: socket.socket, bind_pdu: bytes) -> None:
+        command_id, _, sequence = struct.unpack(">LLL", bind_pdu[4:16])
+        conn.sendall(_pdu(command_id | 0x80000000, sequence, body=b"smsc\x00"))
+        if command_id != 0x00000001:  # not to a receiver: txrx's transmitter gets it
+            conn.sendall(_pdu(request_id, 77, body=b"\x00" * empty_fields))
+        while True:  # answering enquire_link, so the bind holds
+            pdu = _read(conn)
+            command_id, _, sequence = struct.unpack(">LLL", pdu[4:16])
+            if command_id == 0x00000015:
+                conn.sendall(_pdu(0x80000015, sequence))
+            else:
+                answers.append(pdu)
+
+    peer = Peer(script)
+    try:
+        start_link(link_config(sim, port=peer.port, bind=bind))
+        wait_for(lambda: answers, timeout_s=10)
+        assert struct.unpack(">LLL", answers[0][4:16]) == (0x80000000, status, 77)
+        assert len(peer.binds) == (1 if bind == "trx" else 2)  # the bind held
+    finally:
+        peer.close()
 
 
 def _failing_first(monkeypatch: pytest.MonkeyPatch, target: str, error: Exception) -> None:
@@ -282,6 +353,25 @@ def test_the_outbox_feeder_outlives_an_unexpected_error(
     wait_for(lambda: sim.sim.submitted, timeout_s=15)
     assert link.feeder.is_alive()
     assert [s.destination_addr for s in sim.sim.submitted] == ["6281234567892"]
+
+
+def test_stopping_lets_the_replies_in_flight_have_their_answers(
+    sim: SimulatorThread, start_link: Callable[..., tuple[Link, Inbox]]
+) -> None:
+    """A deploy stops a link with replies in flight: they were failed as "the SMSC may have
+    it" (their receipts never matched, and a retry by hand sent them twice)."""
+    from models.db import session_scope
+    from models.outbox import OutboundMessage
+
+    link, _ = start_link(link_config(sim))
+    wait_for(link.bound, timeout_s=10)
+    sim.sim.answer_after_s = 1.0
+    sim.push("6281234567893", b"Air PDAM tidak mengalir")
+    wait_for(lambda: link.submitter.inflight == 1, timeout_s=10)
+    link.stop(timeout_s=10)
+    with session_scope() as session:
+        assert session.execute(select(OutboundMessage.status)).scalar_one() == "sent"
+    assert [s.destination_addr for s in sim.sim.submitted] == ["6281234567893"]
 
 
 def test_connection_dropped_mid_burst(
