@@ -10,7 +10,7 @@ from smpplib import consts
 
 from gateway.smpp.config import LinkConfig, parse_link
 from gateway.smpp.outcomes import Outcome
-from gateway.smpp.submitter import PAUSE_MIN_S, Submitter
+from gateway.smpp.submitter import PAUSE_MIN_S, Pending, Submitter
 from models.outbox import OutboundClaim
 
 
@@ -145,22 +145,32 @@ def _long_claim(outbound_id: int) -> OutboundClaim:
     return OutboundClaim(outbound_id, "+6281200000999", "1708", text, "smpp", "tsel", 1)
 
 
-def test_a_part_refused_for_now_goes_again_alone_while_the_others_are_with_the_smsc() -> None:
-    """Retrying the row whole sent the parts the SMSC had accepted a second time."""
+def _three_parts_in_flight(
+    outbound_id: int,
+) -> tuple[Submitter, list[Outcome], Iterator[int], list[Pending]]:
+    """A submitter with the three parts of one message submitted as sequences 1-3."""
     reported: list[Outcome] = []
     submitter = Submitter(_link(), reported.append)
     submitter.accepting = True
-    submitter.add([_long_claim(7)])
+    submitter.add([_long_claim(outbound_id)])
     sequences = itertools.count(1)
-    first = [submitter.next_ready(0.0) for _ in range(3)]
-    for pending in first:
+    parts = []
+    for _ in range(3):
+        pending = submitter.next_ready(0.0)
         assert pending is not None
         submitter.submitted(next(sequences), pending, 0.0)
+        parts.append(pending)
+    return submitter, reported, sequences, parts
+
+
+def test_a_part_refused_for_now_goes_again_alone_while_the_others_are_with_the_smsc() -> None:
+    """Retrying the row whole sent the parts the SMSC had accepted a second time."""
+    submitter, reported, sequences, first = _three_parts_in_flight(7)
     submitter.on_response(1, consts.SMPP_ESME_RSYSERR, "", 0.0)  # parts 2 and 3 in flight
     submitter.on_response(2, consts.SMPP_ESME_ROK, "b", 0.0)
     assert reported == []
     again = submitter.next_ready(0.0)
-    assert again is not None and again.segment == first[0].segment  # type: ignore[union-attr]
+    assert again is not None and again.segment == first[0].segment
     assert submitter.next_ready(0.0) is None  # only that part
     submitter.submitted(next(sequences), again, 0.0)
     submitter.on_response(3, consts.SMPP_ESME_ROK, "c", 0.0)
@@ -169,15 +179,7 @@ def test_a_part_refused_for_now_goes_again_alone_while_the_others_are_with_the_s
 
 
 def test_a_part_refused_again_and_again_fails_the_message_visibly() -> None:
-    reported: list[Outcome] = []
-    submitter = Submitter(_link(), reported.append)
-    submitter.accepting = True
-    submitter.add([_long_claim(8)])
-    sequences = itertools.count(1)
-    for _ in range(3):
-        pending = submitter.next_ready(0.0)
-        assert pending is not None
-        submitter.submitted(next(sequences), pending, 0.0)
+    submitter, reported, sequences, _ = _three_parts_in_flight(8)
     submitter.on_response(2, consts.SMPP_ESME_ROK, "b", 0.0)
     submitter.on_response(3, consts.SMPP_ESME_ROK, "c", 0.0)
     sequence = 1

@@ -11,6 +11,7 @@ from smpplib import consts, smpp
 from smpplib.client import Client
 from smpplib.exceptions import ConnectionError as SmppConnectionError
 
+from fuzz.drive import SmscBytes
 from gateway.smpp.mo import classify
 from gateway.smpp.receipts import Receipt
 from gateway.smpp.wire import deliver_sm_resp, read_pdu, submit_sm
@@ -73,21 +74,10 @@ def test_a_deliver_sm_resp_is_what_smpplib_would_send(sequence: int, status: int
     assert deliver_sm_resp(sequence, status).generate() == theirs.generate()
 
 
-class _Stream:
-    """A Client's socket reads served from `data` (read_pdu takes what it needs)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def __call__(self, size: int) -> bytes:
-        taken, self.data = self.data[:size], self.data[size:]
-        return taken
-
-
 def _read(raw: bytes) -> object:
     client = Client("127.0.0.1", 2775, allow_unknown_opt_params=True)
     client.state = consts.SMPP_CLIENT_STATE_BOUND_TRX
-    client._recv_exact = _Stream(raw)  # type: ignore[method-assign]
+    client._socket = SmscBytes(raw)  # type: ignore[assignment]
     return read_pdu(client)
 
 
