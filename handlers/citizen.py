@@ -63,12 +63,16 @@ class CitizenContext:
         )
 
     def own_complaint(self, tracking: int) -> Complaint | None:
-        """Only the reporter's own complaints: anyone else learns nothing, not even existence."""
+        """Only the reporter's own complaints: anyone else learns nothing, not even existence.
+        Locked, as an officer's command locks it (handlers/officer.py): NILAI and an officer's
+        or the sweep's change at once must not write over each other."""
         return self.session.scalar(
-            select(Complaint).where(
+            select(Complaint)
+            .where(
                 Complaint.tracking_number == tracking,
                 Complaint.reporter_id == self.reporter.id,
             )
+            .with_for_update()
         )
 
 

@@ -93,9 +93,13 @@ def refuse_stranger(session: Session, inbound: InboundMessage, parsed: Parsed) -
 
 
 def _by_tracking(session: Session, tracking: int | None) -> Complaint | None:
+    """The complaint, locked to the end of the transaction: read unlocked, a colleague's
+    TERUSKAN (or the deadline sweep's escalation) committed meanwhile was written over."""
     if tracking is None:
         return None
-    return session.scalar(select(Complaint).where(Complaint.tracking_number == tracking))
+    return session.scalar(
+        select(Complaint).where(Complaint.tracking_number == tracking).with_for_update()
+    )
 
 
 def _target(ctx: OfficerContext, parsed: Parsed, *, closed_ok: bool = False) -> Complaint | None:

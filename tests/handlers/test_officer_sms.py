@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
+import time
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
+from datetime import time as clock
 
 import pytest
+from sqlalchemy import select
 
 from app import create_app
-from models import admin
+from models import actions, admin
+from models.agencies import Officer
 from models.complaints import Complaint, Status
 from models.db import session_scope
 from models.phone import normalize
@@ -94,6 +99,37 @@ def assert_no_reporter_identity(phones: Phones, officers: list[str], *, hidden: 
             assert "4567831" not in sms and "0812345678" not in sms
             if hidden:
                 assert "628123456" not in sms
+
+
+def test_an_officer_acting_while_a_colleague_forwards_sees_the_forward(phones: Phones) -> None:
+    """TERIMA read the complaint while another officer's TERUSKAN was not yet committed, and
+    wrote over it: the complaint ended in progress at an agency that never accepted it."""
+    text = "Jalan berlubang di Kabupaten Sijunjung dekat jembatan, tolong diperbaiki"
+    phones.say(CITIZEN, text)
+    n = complaint_by_text(text).tracking_number
+    assert f"Laporan baru #{n}" in phones.next(PUPR)
+    held = threading.Event()
+
+    def forward() -> None:  # a colleague's TERUSKAN, its transaction open a while
+        with session_scope() as session:
+            complaint = session.scalars(
+                select(Complaint).where(Complaint.tracking_number == n).with_for_update()
+            ).one()
+            officer = session.scalars(select(Officer).where(Officer.msisdn == normalize(PUPR)))
+            target = admin.find_agency(session, "DLH.13.03")
+            assert target is not None
+            actions.forward_complaint(session, complaint, officer.one(), target, "sampah")
+            session.flush()
+            held.set()
+            time.sleep(1.5)  # meanwhile the worker is at TERIMA
+
+    colleague = threading.Thread(target=forward)
+    colleague.start()
+    assert held.wait(10)
+    phones.send(PUPR, f"TERIMA {n}")
+    colleague.join()
+    assert "tidak berwenang" in phones.next(PUPR)
+    assert status_of(n) == (Status.ASSIGNED, "DLH.13.03")
 
 
 def test_routed_accepted_answered_forwarded_finished_rated_closed(phones: Phones) -> None:
@@ -209,7 +245,7 @@ def working_days(start: datetime, due: datetime) -> int:
     """Working days counted from the day after `start` to the last day `due` still holds."""
     day = start.astimezone(sla.WIB).date()
     last = (due.astimezone(sla.WIB) - timedelta(seconds=1)).date()
-    assert due.astimezone(sla.WIB).time() == time(0) and sla.calendar().is_working_day(last)
+    assert due.astimezone(sla.WIB).time() == clock(0) and sla.calendar().is_working_day(last)
     days = 0
     while day < last:
         day += timedelta(days=1)
