@@ -95,11 +95,16 @@ def coordinator_for(session: Session, agency: Agency) -> Agency | None:
 
 
 def may_act(officer: Officer, complaint: Complaint) -> bool:
-    """An officer of the holding agency, of one above it, or the coordinator of its region."""
+    """An officer of the holding agency, of one above it, or the coordinator of its region.
+
+    The holding agency's region, not the citizen's place: a national body's complaint from
+    a kabupaten is no business of that kabupaten's coordinator.
+    """
     if not officer.active or complaint.agency is None:
         return False
     if officer.agency in chain(complaint.agency):
         return True
     own = officer.agency
-    region = complaint.region_code or complaint.agency.region_code
-    return own.is_coordinator and own.active and _within(region, own.region_code)
+    return (
+        own.is_coordinator and own.active and _within(complaint.agency.region_code, own.region_code)
+    )

@@ -194,6 +194,19 @@ def test_who_may_act_on_a_complaint(db: dict[str, str], agency_code: str, allowe
         assert not may_act(someone, session.get(Complaint, complaint_id))
 
 
+@pytest.mark.parametrize("coordinator", ["KOMINFO.13.03", "KOMINFO.13"])
+def test_a_coordinator_may_not_act_for_a_national_body(
+    db: dict[str, str], coordinator: str
+) -> None:
+    """A complaint from Sijunjung held by BPJS Kesehatan is the citizen's place, not the
+    coordinator's agency: the kabupaten's Dinas Kominfo closed it, and the citizen was told
+    Dinas Kominfo had finished it."""
+    complaint_id = file("Kartu BPJS ditolak di Kabupaten Sijunjung", "BPJSKES", wib(2026, 11, 23))
+    with session_scope() as session:
+        someone = admin.add_officer(session, agency_code=coordinator, msisdn="+6281300000019")
+        assert not may_act(someone, session.get(Complaint, complaint_id))
+
+
 def sla_sweep_command(env: dict[str, str]) -> str:
     """`python app.py sla-sweep`, as cron runs it: what it prints."""
     proc = start_role(env, "sla-sweep", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
