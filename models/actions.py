@@ -8,7 +8,6 @@ sender only after the commit (models.db.after_commit).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from models.directory import AgencyRef, active_agencies
 from models.inbound import InboundMessage
 from models.officers import coordinator_for, officers_by_agency
 from models.outbox import OutboundMessage
-from models.phone import mask, mask_in_text, reporter_key
+from models.phone import PHONE_LIKE, mask, mask_in_prose, reporter_key
 from models.queues import wake_outbox
 from models.reporters import Reporter
 from models.tracking import drawn_in_insert
@@ -462,8 +461,6 @@ def rate_complaint(session: Session, complaint: Complaint, rating: int) -> None:
 
 # --- the lifecycle: officers act, deadlines pass (handlers/officer.py, handlers/sla_sweep.py) ---
 
-_PHONE_LIKE = re.compile(r"\+?\d(?:[ .-]?\d){8,}")  # 9+ digits: phone numbers, NIK
-
 
 def _actor(officer: Officer) -> str:
     return f"officer:{officer.id}"
@@ -504,8 +501,8 @@ def reporter_for_agency(complaint: Complaint | Filed) -> str:
 def text_for_agency(complaint: Complaint | Filed, text: str) -> str:
     """Free text toward an agency: numbers in it masked, or gone when the reporter hides."""
     if complaint.anonymous or complaint.confidential:
-        return _PHONE_LIKE.sub("xxxx", text)
-    return mask_in_text(text)
+        return PHONE_LIKE.sub("xxxx", text)
+    return mask_in_prose(text)
 
 
 # The channel and link of a sender's newest message, whatever the spelling (ix_inbound_sender).

@@ -22,7 +22,7 @@ from models.actions import ensure_reporter, record_event
 from models.agencies import Agency, Officer
 from models.complaints import Complaint, ComplaintEvent
 from models.directory import agencies_changed
-from models.phone import mask, mask_in_text, normalize, reporter_key
+from models.phone import mask, mask_in_prose, normalize, reporter_key
 from models.regions import Region
 from models.reporters import Reporter
 from routing.registry import AgencySpec
@@ -209,7 +209,7 @@ def block_reporter(session: Session, number: str, reason: str = "") -> Reporter:
         raise AdminError(f"not a phone number: {number!r}")
     reporter = ensure_reporter(session, number)
     reporter.blocked = True
-    note = reporter.masked + (f": {mask_in_text(reason.strip())}" if reason.strip() else "")
+    note = reporter.masked + (f": {mask_in_prose(reason.strip())}" if reason.strip() else "")
     record_event(session, None, actor="admin", action="reporter_blocked", note=note)
     return reporter
 

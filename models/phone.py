@@ -64,6 +64,18 @@ def mask_in_text(text: str) -> str:
     return _LONG_NUMBER.sub(lambda m: m.group(2) + "xxxx", text)
 
 
+# 9+ digits, spaced, dotted or dashed as people write them (0812 3456 7831, 0812-3456-7831,
+# WA081234567831): phone numbers, and NIK. Not for log lines, whose timestamps it would take.
+PHONE_LIKE = re.compile(r"\+?\d(?:[ .-]?\d){8,}")
+_LAST_FOUR_DIGITS = re.compile(r"\d(?=(?:\D*\d){0,3}\D*$)")
+
+
+def mask_in_prose(text: str) -> str:
+    """What an agency or the public reads of a citizen's words: every phone-like number, however
+    written, with its last four digits hidden (mask_in_text takes only unbroken runs)."""
+    return PHONE_LIKE.sub(lambda m: _LAST_FOUR_DIGITS.sub("x", m.group()), text)
+
+
 def reporter_key(address: str) -> str:
     """How a reporter is stored: E.164 for a phone number, `raw:<address>` for anything else."""
     return normalize(address) or f"raw:{address.strip()[:60]}"

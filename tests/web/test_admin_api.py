@@ -49,12 +49,18 @@ def test_filters_by_status_agency_region_and_overdue(api: Api) -> None:
 
 
 def test_masks_reporters_and_hides_anonymous_ones_everywhere(api: Api) -> None:
-    named = file("sampah menumpuk, hubungi 081298765432", number="081234567001")
-    anonymous = file("pungli di kantor desa", number="081234567002", anonymous=True)
+    named = file(
+        "sampah menumpuk, hubungi 081298765432, 0812 9876 5433 / 0812-9876-5434, WA081298765435",
+        number="081234567001",
+    )
+    anonymous = file("pungli, telp 0812-3456-7002", number="081234567002", anonymous=True)
     listed = {c["tracking_number"]: c for c in api.get("/api/complaints").json["items"]}
     assert listed[named.tracking_number]["reporter"] == "628123456xxxx"
-    assert listed[named.tracking_number]["text"] == "sampah menumpuk, hubungi 08129876xxxx"
+    assert listed[named.tracking_number]["text"] == (
+        "sampah menumpuk, hubungi 08129876xxxx, 0812 9876 xxxx / 0812-9876-xxxx, WA08129876xxxx"
+    )
     assert listed[anonymous.tracking_number]["reporter"] is None
+    assert listed[anonymous.tracking_number]["text"] == "pungli, telp xxxx"
     detail = api.get(f"/api/complaints/{anonymous.tracking_number}").json
     body = str(detail)
     assert "81234567002" not in body and "628123456" not in body

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from models.actions import text_for_agency
 from models.agencies import Agency
 from models.complaints import Complaint, ComplaintEvent
 from models.inbound import InboundMessage
 from models.outbox import OutboundMessage
-from models.phone import mask, mask_in_text, normalize
+from models.phone import mask, mask_in_prose, normalize
 
 
 def masked(number: str) -> str:
@@ -42,7 +43,7 @@ def summary(
         "anonymous": complaint.anonymous,
         "confidential": complaint.confidential,
         "complaint_type": complaint.complaint_type,
-        "text": mask_in_text(complaint.text),
+        "text": text_for_agency(complaint, complaint.text),
         "rating": complaint.rating,
         "overdue": bool(is_overdue),
         "created_at": iso(complaint.created_at),
@@ -67,7 +68,7 @@ def event(
         "status_before": item.status_before,
         "status_after": item.status_after,
         "agency_code": agency_codes.get(item.agency_id) if item.agency_id else None,
-        "note": mask_in_text(item.note),
+        "note": mask_in_prose(item.note),
     }
 
 
@@ -84,7 +85,7 @@ def inbound_message(item: InboundMessage, complaint: Complaint) -> dict[str, Any
         "at": iso(item.received_at),
         "channel": item.channel,
         "party": _party(item.sender, complaint),
-        "text": mask_in_text(item.text),
+        "text": mask_in_prose(item.text),
         "status": item.state,
     }
 
@@ -95,6 +96,6 @@ def outbound_message(item: OutboundMessage, complaint: Complaint) -> dict[str, A
         "at": iso(item.sent_at or item.created_at),
         "channel": item.channel,
         "party": _party(item.recipient, complaint),
-        "text": mask_in_text(item.text),
+        "text": mask_in_prose(item.text),
         "status": item.status,
     }

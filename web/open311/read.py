@@ -13,13 +13,13 @@ from flask import abort, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, select
 
+from models.actions import text_for_agency
 from models.agencies import Agency
 from models.base import utcnow
 from models.complaints import OPEN_STATUSES, Complaint
 from models.db import session_scope
 from models.inbound import InboundMessage
 from models.outbox import OutboundMessage
-from models.phone import mask_in_text
 from models.regions import Region
 from templates_sms.render import label
 from web.open311 import bp, error, services
@@ -42,7 +42,7 @@ def as_request(complaint: Complaint, agency: Agency | None, region: str | None) 
         "status_notes": label("status_labels", complaint.status),
         "service_name": service.get("service_name", complaint.sector),
         "service_code": complaint.sector,
-        "description": mask_in_text(complaint.text),
+        "description": text_for_agency(complaint, complaint.text),
         "agency_responsible": agency.name if agency else None,
         "service_notice": None,
         "requested_datetime": _iso(complaint.created_at),
