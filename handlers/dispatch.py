@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from handlers import citizen, officer
-from handlers.parser import Parsed, parse
+from handlers.parser import Parsed, parse, parse_as_complaint
 from models import actions
 from models.inbound import InboundMessage
 from models.officers import active_officers
@@ -24,7 +24,8 @@ def handle_group(session: Session, inbounds: Sequence[InboundMessage]) -> None:
 
     An active officer's commands go to the officer handler; anything else an
     officer sends (a complaint of their own, CEK) is a citizen's message. An
-    officer-only command from anyone else is refused and recorded. Every
+    officer-only command from anyone else is refused and recorded, unless the number
+    after it is no complaint's ("Terima 300 ribu potongan bansos"): then it is a complaint. Every
     citizen's reporter row is locked up front, in one order (see
     actions.ensure_reporters), and their messages handled in the order given.
     """
@@ -36,7 +37,10 @@ def handle_group(session: Session, inbounds: Sequence[InboundMessage]) -> None:
         if sender_officer is not None and parsed.kind in officer.OFFICER_KINDS:
             officer.handle(session, inbound, parsed, sender_officer)
         elif sender_officer is None and parsed.kind in officer.OFFICER_ONLY:
-            officer.refuse_stranger(session, inbound, parsed)
+            if officer.names_no_complaint(session, parsed):  # No Wrong Door: a complaint
+                citizens.append((inbound, parse_as_complaint(inbound.text)))
+            else:
+                officer.refuse_stranger(session, inbound, parsed)
         else:
             citizens.append((inbound, parsed))
     reporters = actions.ensure_reporters(session, [inbound.sender for inbound, _ in citizens])

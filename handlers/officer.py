@@ -92,6 +92,15 @@ def refuse_stranger(session: Session, inbound: InboundMessage, parsed: Parsed) -
     reply(session, inbound, "not_an_officer", command=WORDS[parsed.kind])
 
 
+def names_no_complaint(session: Session, parsed: Parsed) -> bool:
+    """An officer's command whose number is no complaint's tracking number (a page of DAFTAR
+    aside): from a stranger, words that happen to start like a command."""
+    if parsed.kind is Kind.LIST or parsed.tracking is None:
+        return False
+    found = select(Complaint.id).where(Complaint.tracking_number == parsed.tracking)
+    return session.scalar(found) is None
+
+
 def _by_tracking(session: Session, tracking: int | None) -> Complaint | None:
     """The complaint, locked to the end of the transaction: read unlocked, a colleague's
     TERUSKAN (or the deadline sweep's escalation) committed meanwhile was written over."""

@@ -127,6 +127,12 @@ def parse(raw: str) -> Parsed:
     return _complaint(text)
 
 
+def parse_as_complaint(raw: str) -> Parsed:
+    """The SMS as a complaint, whatever word it starts with (see dispatch: a citizen's
+    "Terima 300 ribu potongan bansos" is no officer's TERIMA)."""
+    return _complaint(_clean(raw))
+
+
 def _command(kind: Kind, rest: str) -> Parsed | None:
     """The command when `rest` has its shape; None makes the whole text a complaint."""
     number = _NUMBER.fullmatch(rest)

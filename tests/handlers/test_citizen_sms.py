@@ -287,6 +287,15 @@ def test_a_text_longer_than_max_text_chars_is_cut_and_the_whole_kept(
         assert f"teks dipotong dari {len(text)} karakter" in filed.note
 
 
+def test_a_complaint_that_starts_like_an_officer_command_is_filed(client, sent: Recorder) -> None:
+    """ "Terima 300 ribu" is money received, not TERIMA 300: it was refused as an officer's
+    command, and the complaint was lost."""
+    text = "Terima 300 ribu potongan bansos PKH di Kabupaten Sijunjung, harusnya 600 ribu"
+    assert "diteruskan ke" in say(client, sent, text)
+    n = complaint_by_text(text).tracking_number
+    assert "hanya untuk petugas" in say(client, sent, f"SELESAI {n} sudah", number=OTHER)
+
+
 def test_rating_only_after_done_and_only_1_to_5(client, sent: Recorder) -> None:
     say(client, sent, "Sekolah rusak di Kota Padang")
     complaint = complaint_by_text("Sekolah rusak di Kota Padang")
