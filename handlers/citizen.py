@@ -219,6 +219,9 @@ def _note(ctx: CitizenContext, parsed: Parsed) -> None:
     if complaint.status == Status.CLOSED:
         ctx.reply("closed_already", complaint, tracking=complaint.tracking_number)
         return
+    if not parsed.text:  # nothing to pass on: officers got an empty "Info tambahan"
+        ctx.reply("missing_text", example=f"BALAS {complaint.tracking_number} <info>")
+        return
     actions.add_citizen_note(ctx.session, complaint, parsed.text)
     agency = complaint.agency
     if complaint.region_code is None and agency is not None and agency.code == NATIONAL_TRIAGE:

@@ -296,6 +296,17 @@ def test_a_complaint_that_starts_like_an_officer_command_is_filed(client, sent: 
     assert "hanya untuk petugas" in say(client, sent, f"SELESAI {n} sudah", number=OTHER)
 
 
+def test_balas_without_text_asks_for_it_and_tells_no_officer(client, sent: Recorder) -> None:
+    say(client, sent, "Lampu jalan mati di Kota Padang depan masjid")
+    n = complaint_by_text("Lampu jalan mati di Kota Padang depan masjid").tracking_number
+    assert f"Sertakan isinya, mis. BALAS {n} <info>" in say(client, sent, f"BALAS {n}")
+    with session_scope() as session:
+        notes = session.scalars(
+            select(OutboundMessage.text).where(OutboundMessage.text.contains("Info tambahan"))
+        ).all()
+    assert notes == []
+
+
 def test_rating_only_after_done_and_only_1_to_5(client, sent: Recorder) -> None:
     say(client, sent, "Sekolah rusak di Kota Padang")
     complaint = complaint_by_text("Sekolah rusak di Kota Padang")
