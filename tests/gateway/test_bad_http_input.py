@@ -32,13 +32,25 @@ def test_oversized_body_is_refused_with_413_and_nothing_stored(client) -> None:
     assert count(InboundMessage) == 0
 
 
-def test_invalid_utf8_is_stored_with_replacement_characters(client, sent: Recorder) -> None:
+@pytest.mark.parametrize(
+    "charset",
+    [
+        "",  # no charset: UTF-8
+        "&charset=X-NO-SUCH-CHARSET",
+        "&charset=undefined",  # a Python codec that fails on every byte
+        "&coding=0&charset=UTF-8",
+    ],
+)
+def test_invalid_utf8_is_stored_with_replacement_characters(
+    client, sent: Recorder, charset: str
+) -> None:
+    """Each byte that does not decode is U+FFFD, not left percent-encoded (werkzeug's "%FF")."""
     query = f"from={CITIZEN}&to=1708&id=bad-utf8&token={PARTNER_TOKEN}&text=jalan%FF%FE rusak Kota Bogor"
-    resp = client.get("/sms/http?" + query)
+    resp = client.get("/sms/http?" + query + charset)
     assert resp.status_code == 200
     with session_scope() as session:
         stored = session.query(InboundMessage).one().text
-    assert "jalan" in stored and "rusak" in stored
+    assert stored == "jalan\ufffd\ufffd rusak Kota Bogor"
     wait_for(lambda: sent.to("/cgi-bin/sendsms"))
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
 import pytest
 
 from app import create_app
+from models.db import session_scope
 from models.inbound import InboundMessage
 from models.outbox import OutboxStatus
 
@@ -23,6 +24,8 @@ from recorder import Recorder
 from support import wait_for
 
 CITIZEN = "081234567802"
+# What a smartphone sends: curly quotes and an emoji (a surrogate pair) make it UCS-2.
+UCS2_TEXT = "Jalan rusak \u201cparah\u201d di Kota Padang \U0001f621"
 
 
 @pytest.fixture()
@@ -133,3 +136,54 @@ def test_a_report_that_overtakes_its_send_commit_is_kept(db: dict[str, str]) -> 
     late.join()
     row = outbox_rows()[0]
     assert row.status == OutboxStatus.DELIVERED and row.dlr_state == "delivered"
+
+
+def kannel_query(text: bytes, **params: str) -> str:
+    """A get-url query as Kannel's smsbox builds it with %b: the message's own bytes, 0x20 as +."""
+    fixed = {"from": CITIZEN, "to": "1708", "token": PARTNER_TOKEN, **params}
+    return f"{urlencode(fixed)}&text={quote_plus(text)}"
+
+
+def stored_text() -> str:
+    with session_scope() as session:
+        return session.query(InboundMessage).one().text
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_ucs2_text_is_read_as_utf16be_and_stored_exactly(
+    client, sent: Recorder, method: str
+) -> None:
+    """Kannel passes a UCS-2 MO as URL-encoded UTF-16BE (%b) with coding=2 (%c); the NUL
+    padding some handsets add is dropped, as on SMPP."""
+    query = kannel_query(
+        UCS2_TEXT.encode("utf-16-be") + b"\x00\x00",
+        id=f"ucs2-{method}",
+        coding="2",
+        charset="UTF-16BE",
+    )
+    if method == "GET":
+        resp = client.get("/sms/http?" + query)
+    else:
+        resp = client.post(
+            "/sms/http", data=query, content_type="application/x-www-form-urlencoded"
+        )
+    assert resp.status_code == 200
+    assert stored_text() == UCS2_TEXT
+    complaint_by_text(UCS2_TEXT)
+
+
+@pytest.mark.parametrize(
+    ("params", "encoded"),
+    [
+        ({"coding": "1", "charset": "ISO-8859-1"}, "latin-1"),
+        ({"charset": "WINDOWS-1252"}, "cp1252"),
+        ({"charset": "UCS-2"}, "utf-16-be"),
+    ],
+)
+def test_text_is_read_in_the_charset_the_partner_names(
+    client, params: dict[str, str], encoded: str
+) -> None:
+    text = "Pungli di kafé dekat kantor lurah Kota Bogor"
+    resp = client.get("/sms/http?" + kannel_query(text.encode(encoded), id="named", **params))
+    assert resp.status_code == 200
+    assert stored_text() == text

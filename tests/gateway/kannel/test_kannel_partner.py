@@ -3,7 +3,9 @@
 SMSC (smpp34) -> bearerbox -> smsbox sms-service get-url -> /sms/http (empty 200, omit-empty:
 Kannel texts nothing back by itself) -> complaint -> worker -> send_url = smsbox's sendsms ->
 bearerbox -> submit_sm to the SMSC; the SMSC's receipt comes back through Kannel's dlr-url
-on /sms/http/dlr and marks the outbox row delivered.
+on /sms/http/dlr and marks the outbox row delivered. A UCS-2 MO arrives intact: the get-url
+passes %b (the message's own bytes; %a joins its words with +, so two 0x20 bytes in a row, as in
+UTF-16BE " \u201c", become one) with its coding %c and charset %C.
 """
 
 from __future__ import annotations
@@ -20,17 +22,22 @@ from support import free_port, healthy, start_role, stop_role, wait_for
 
 TOKEN = "kannel-partner-token"
 CITIZEN = "6281298765432"
+SMARTPHONE_TEXT = "Jalan rusak \u201cparah\u201d di Kota Padang \U0001f621"
 
 
-def test_complaint_in_reply_out_and_delivery_report_through_kannel(
+def test_complaint_in_reply_out_delivery_report_and_a_ucs2_text_through_kannel(
     db: dict[str, str], sim: SimulatorThread, tmp_path: Path
 ) -> None:
     from models.complaints import Complaint
     from models.db import session_scope
+    from models.inbound import InboundMessage
     from models.outbox import OutboundMessage
 
     web_port = free_port()
-    get_url = f"http://127.0.0.1:{web_port}/sms/http?token={TOKEN}&from=%p&to=%P&text=%a&id=%I"
+    get_url = (
+        f"http://127.0.0.1:{web_port}/sms/http"
+        f"?token={TOKEN}&from=%p&to=%P&text=%b&coding=%c&charset=%C&id=%I"
+    )
     setup = KannelSetup(
         sim.sim.port, sim.sim.system_id, sim.sim.password, tmp_path, get_url=get_url
     )
@@ -73,6 +80,16 @@ def test_complaint_in_reply_out_and_delivery_report_through_kannel(
                     return row.status == "delivered" and row.channel == "http"
 
             wait_for(delivered, timeout_s=30)
+
+            def inbound_texts() -> list[str]:
+                with session_scope() as session:
+                    return list(
+                        session.scalars(select(InboundMessage.text).order_by(InboundMessage.id))
+                    )
+
+            sim.push(CITIZEN, SMARTPHONE_TEXT.encode("utf-16-be"), data_coding=8)
+            wait_for(lambda: len(inbound_texts()) == 2, timeout_s=20)
+            assert inbound_texts() == [text, SMARTPHONE_TEXT]
     finally:
         for proc in procs:
             stop_role(proc)
