@@ -233,6 +233,18 @@ def _cmd_reporter(args: argparse.Namespace) -> None:
             print("nothing is held about that number")
 
 
+def _cmd_inbound(args: argparse.Namespace) -> None:
+    """`inbound retry [--id N ...]`: failed messages handled anew (after the cause is fixed)."""
+    from models.db import after_commit, session_scope
+    from models.inbound import retry_failed
+    from models.queues import wake_inbound
+
+    with session_scope() as session:
+        ids = retry_failed(session, args.id)
+        after_commit(session, lambda: wake_inbound(ids))
+    print(f"{len(ids)} inbound messages waiting again")
+
+
 def _cmd_sla_sweep(_args: argparse.Namespace) -> None:
     from handlers.sla_sweep import sweep_deadlines
 
@@ -342,6 +354,9 @@ def _parser() -> argparse.ArgumentParser:
     reporter.add_argument("action", choices=["export", "erase", "block", "unblock"])
     reporter.add_argument("number")
     reporter.add_argument("--reason", default="", help="why (block; kept in the audit trail)")
+    inbound = sub.add_parser("inbound", help="retry inbound messages whose handling failed")
+    inbound.add_argument("action", choices=["retry"])
+    inbound.add_argument("--id", type=int, action="append", default=[], help="only these")
     route = sub.add_parser("route", help="print the routing decision for a text as JSON")
     route.add_argument("text", nargs="?")
     route.add_argument("--jsonl", action="store_true", help="read texts from stdin, one per line")
@@ -361,6 +376,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
     "agency": _cmd_agency,
     "officer": _cmd_officer,
     "reporter": _cmd_reporter,
+    "inbound": _cmd_inbound,
 }
 
 

@@ -122,3 +122,17 @@ def link_complaints(session: Session, filed: Sequence[tuple[InboundMessage, int]
         )
     for inbound, complaint_id in filed:
         set_committed_value(inbound, "complaint_id", complaint_id)
+
+
+def retry_failed(session: Session, ids: Sequence[int] = ()) -> list[int]:
+    """Failed messages (`ids`, or all of them) waiting again, to be handled anew once the cause
+    is fixed: the sender was told theirs is kept (handlers/jobs.py _mark_failed). Their ids."""
+    statement = (
+        update(InboundMessage)
+        .where(InboundMessage.state == InboundState.FAILED)
+        .values(state=InboundState.RECEIVED, error=None, processed_at=None)
+        .returning(InboundMessage.id)
+    )
+    if ids:
+        statement = statement.where(InboundMessage.id.in_(ids))
+    return list(session.scalars(statement))

@@ -166,12 +166,13 @@ def agency_performance(
 
 
 def message_counts(session: Session) -> dict[str, list[tuple[Any, ...]]]:
-    """Rows for /metrics: inbound per channel and link, outbound per channel, link and status."""
+    """Rows for /metrics: inbound per channel, link and state, outbound per channel, link and
+    status."""
     return {
         "inbound": session.execute(
-            select(InboundMessage.channel, InboundMessage.link, func.count()).group_by(
-                InboundMessage.channel, InboundMessage.link
-            )
+            select(
+                InboundMessage.channel, InboundMessage.link, InboundMessage.state, func.count()
+            ).group_by(InboundMessage.channel, InboundMessage.link, InboundMessage.state)
         ).all(),
         "outbound": session.execute(
             select(

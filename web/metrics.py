@@ -19,6 +19,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from models.db import session_scope
+from models.inbound import InboundState
 from models.outbox import OutboxStatus
 from models.queues import QUEUES, get_queue, link_states
 from models.stats import complaint_counts, message_counts
@@ -52,7 +53,18 @@ class StoreCollector(Collector):
         inbound = CounterMetricFamily(
             "lapor_messages_in", "Inbound messages stored", labels=["channel", "link"]
         )
-        for channel, link, count in messages["inbound"]:
+        unhandled = GaugeMetricFamily(
+            "lapor_inbound_failed",
+            "Inbound messages whose handling failed (the sender was told it is kept), awaiting"
+            " an operator: `python app.py inbound retry` once the cause is fixed",
+            labels=["channel", "link"],
+        )
+        stored: dict[tuple[str, str], int] = {}
+        for channel, link, state, count in messages["inbound"]:
+            stored[(channel, link)] = stored.get((channel, link), 0) + count
+            if state == InboundState.FAILED:
+                unhandled.add_metric([channel, link], count)
+        for (channel, link), count in stored.items():
             inbound.add_metric([channel, link], count)
         outbound = CounterMetricFamily(
             "lapor_messages_out", "Outbound messages by state", labels=["channel", "link", "status"]
@@ -81,7 +93,7 @@ class StoreCollector(Collector):
             complaints.add_metric([status], count)
         late = GaugeMetricFamily("lapor_complaints_overdue", "Open complaints past a deadline")
         late.add_metric([], overdue)
-        yield from (inbound, outbound, backlog, failed, complaints, late)
+        yield from (inbound, unhandled, outbound, backlog, failed, complaints, late)
 
     def _redis(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("lapor_redis_up", "1 when Redis answered this scrape")

@@ -33,6 +33,20 @@ def client(db: dict[str, str], worker: subprocess.Popen[bytes]):  # type: ignore
     return create_app().test_client()
 
 
+def app_cli(db: dict[str, str], *args: str) -> str:
+    """`python app.py ARGS` on the test's database: what it prints."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), *args],
+        env={**os.environ, **db},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout
+
+
 def replies_to(sent: Recorder, number: str, n: int) -> list[str]:
     """The texts sent to `number`, waiting until there are `n`."""
 
@@ -180,16 +194,7 @@ def test_a_blocked_number_is_stored_but_never_filed_or_answered(
     number = "081234567806"
 
     def cli(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "app.py"), "reporter", *args],
-            env={**os.environ, **db},
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        return done.stdout
+        return app_cli(db, "reporter", *args)
 
     assert "blocked" in cli("block", "+6281234567806", "--reason", "spam 0812345678901 tiap menit")
     for text in ("Jalan rusak di Kota Solo", "CEK", "INFO"):
@@ -211,6 +216,25 @@ def test_a_blocked_number_is_stored_but_never_filed_or_answered(
     with pytest.raises(subprocess.CalledProcessError) as refused:
         cli("block", "bukan-nomor")
     assert "not a phone number" in refused.value.stderr
+
+
+def test_a_message_whose_handling_failed_is_counted_and_retried_by_the_operator(
+    client, sent: Recorder, db: dict[str, str]
+) -> None:
+    """The citizen was told theirs is kept, but nothing ever handled it again, and no metric
+    told an operator it was there."""
+    from handlers.jobs import _mark_failed
+
+    text = "Air PDAM mati tiga hari di Kota Padang"
+    (inbound_id,) = store_texts([(CITIZEN, text)], "failed")
+    _mark_failed(inbound_id, RuntimeError("a bug, fixed since"))
+    assert "belum dapat kami proses" in replies_to(sent, CITIZEN, 1)[0]
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'lapor_inbound_failed{channel="http",link="telco-a"} 1.0' in metrics
+    assert "1 inbound messages waiting again" in app_cli(db, "inbound", "retry")
+    assert "diteruskan ke" in replies_to(sent, CITIZEN, 2)[1]
+    complaint_by_text(text)
+    assert "lapor_inbound_failed{" not in client.get("/metrics").get_data(as_text=True)
 
 
 def test_aduan_and_lpr_prefixes_are_taken_off(client, sent: Recorder) -> None:
