@@ -74,6 +74,7 @@ class Settings:
     retention_days: int = 0  # erase reporters silent this long (UU 27/2022); 0 keeps everything
     simulator: bool = False  # the phone simulator (/): anyone may text as any number
     open311_keys: dict[str, str] = field(default_factory=dict)  # api_key -> client name
+    ussd_token: str | None = None  # the USSD aggregator's shared secret; None: /ussd is open
     smpp_batch_nice: int = 6  # the SMPP link's batching threads yield the CPU (gateway/smpp/cpu.py)
 
     @property
@@ -125,6 +126,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # lets anyone text as any number, officers included.
         simulator=_flag(env, "SIMULATOR", database_url.startswith("sqlite")),
         open311_keys=_json_object(env, "OPEN311_KEYS"),
+        ussd_token=env.get("USSD_TOKEN") or None,
         smpp_batch_nice=_int(env, "SMPP_BATCH_NICE", 6),
     )
 

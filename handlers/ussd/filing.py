@@ -1,7 +1,8 @@
 """File a menu complaint exactly once per USSD session, and answer status questions.
 
 The submission is stored as an inbound message keyed by the aggregator's
-sessionId (channel "ussd"), in the same transaction as the complaint: a
+sessionId and the caller's number (channel "ussd"; an aggregator may reuse a
+sessionId for another phone), in the same transaction as the complaint: a
 retried "1 Kirim" (even after Redis lost the session) finds that row and
 answers with the same tracking number instead of filing again.
 
@@ -12,6 +13,7 @@ later status SMS of the complaint.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -34,6 +36,7 @@ from templates_sms.render import label
 log = logging.getLogger(__name__)
 
 CHANNEL = "ussd"
+EXTERNAL_ID_CHARS = InboundMessage.__table__.c.external_id.type.length
 
 
 @dataclass(frozen=True)
@@ -67,13 +70,24 @@ def sms_channel(address: str) -> Channel:
     return Channel("sim", "web", address)
 
 
+def submission_id(caller: Caller) -> str:
+    """The submission row's key: this number in this session, however the number is spelled.
+
+    Digested when too long for the column, so that two long ids never meet in a prefix.
+    """
+    key = f"{reporter_key(caller.phone)}:{caller.session_id}"
+    if len(key) <= EXTERNAL_ID_CHARS:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def submit(session: Session, caller: Caller, draft: Draft) -> str:
-    """File the draft (once per session) and return the END screen that tells the citizen."""
+    """File the draft (once per caller and session) and return the END screen that tells them."""
     inbound_id, created = store_inbound(
         session,
         channel=CHANNEL,
         link=caller.service_code[:64],
-        external_id=caller.session_id[:128],
+        external_id=submission_id(caller),
         sender=caller.phone[:64],
         recipient=get_settings().shortcode,
         text=draft.text,
@@ -81,8 +95,7 @@ def submit(session: Session, caller: Caller, draft: Draft) -> str:
     inbound = session.get(InboundMessage, inbound_id)
     assert inbound is not None
     if not created:
-        filed = session.get(Complaint, inbound.complaint_id) if inbound.complaint_id else None
-        return _filed_screen(filed)
+        return _answered(session, inbound)
     inbound.state = InboundState.PROCESSED
     inbound.processed_at = utcnow()
     reporter = actions.ensure_reporter(session, caller.phone)
@@ -110,8 +123,29 @@ def submit(session: Session, caller: Caller, draft: Draft) -> str:
     return _filed_screen(complaint)
 
 
+def earlier_submission(session: Session, caller: Caller) -> str | None:
+    """The END screen this caller's "1 Kirim" got in this session; None when they never sent.
+
+    How a session Redis forgot answers a retried "Kirim" without filing again.
+    """
+    inbound = session.scalar(
+        select(InboundMessage).where(
+            InboundMessage.channel == CHANNEL,
+            InboundMessage.link == caller.service_code[:64],
+            InboundMessage.external_id == submission_id(caller),
+        )
+    )
+    return _answered(session, inbound) if inbound is not None else None
+
+
+def _answered(session: Session, inbound: InboundMessage) -> str:
+    """What a repeated submission is told: what the first one was."""
+    filed = session.get(Complaint, inbound.complaint_id) if inbound.complaint_id else None
+    return _filed_screen(filed)
+
+
 def _filed_screen(complaint: Complaint | None) -> str:
-    """The answer to a repeated submission: the number it got, or the refusal it got."""
+    """The answer to a submission: the number it got, or (none) the refusal it got."""
     if complaint is None:
         return screen("rate_limited", limit=get_settings().complaints_per_hour)
     return screen("filed", tracking=complaint.tracking_number)

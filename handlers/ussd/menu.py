@@ -26,6 +26,7 @@ MIN_TEXT_CHARS = 10  # shorter than this says nothing an agency could act on
 class Reply(NamedTuple):
     text: str
     end: bool = False  # END: the aggregator closes the session after this screen
+    reprompt: bool = False  # the same step under an error line: the input did not fit
 
 
 @dataclass
@@ -57,7 +58,7 @@ def has_next_page(page: int) -> bool:
 
 def show(state: State, error: str = "", **values: object) -> Reply:
     """The screen of the current step, with an optional error line above it."""
-    return Reply(screen(state.step, error, **values, **_values(state)))
+    return Reply(screen(state.step, error, **values, **_values(state)), reprompt=bool(error))
 
 
 def _values(state: State) -> dict[str, object]:
