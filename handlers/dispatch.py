@@ -35,7 +35,10 @@ def handle_group(session: Session, inbounds: Sequence[InboundMessage]) -> None:
         parsed = parse(inbound.text)
         sender_officer = officers.get(inbound.sender)
         if sender_officer is not None and parsed.kind in officer.OFFICER_KINDS:
-            officer.handle(session, inbound, parsed, sender_officer)
+            if officer.as_reporter(session, parsed, sender_officer):  # BALAS, INFO on their own
+                citizens.append((inbound, parsed))
+            else:
+                officer.handle(session, inbound, parsed, sender_officer)
         elif sender_officer is None and parsed.kind in officer.OFFICER_ONLY:
             if officer.names_no_complaint(session, parsed):  # No Wrong Door: a complaint
                 citizens.append((inbound, parse_as_complaint(inbound.text)))

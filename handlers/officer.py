@@ -19,8 +19,9 @@ from models.actions import Channel
 from models.agencies import Officer
 from models.complaints import Complaint, Status
 from models.inbound import InboundMessage
-from models.officers import may_act
+from models.officers import may_act, reported_it
 from models.phone import mask, normalize
+from models.tracking import FIRST_TRACKING_NUMBER
 from routing import sla
 from templates_sms.render import label
 
@@ -92,13 +93,28 @@ def refuse_stranger(session: Session, inbound: InboundMessage, parsed: Parsed) -
     reply(session, inbound, "not_an_officer", command=WORDS[parsed.kind])
 
 
+def as_reporter(session: Session, parsed: Parsed, officer: Officer) -> bool:
+    """An officer's BALAS or INFO naming a complaint they filed themselves: a citizen's, so
+    their information reaches the agency instead of being relayed back to them. (TERIMA,
+    SELESAI and the like on it are refused: models.officers.may_act.)"""
+    if parsed.kind in OFFICER_ONLY or parsed.tracking is None:
+        return False
+    complaint = session.scalar(
+        select(Complaint).where(Complaint.tracking_number == parsed.tracking)
+    )
+    return complaint is not None and reported_it(officer, complaint)
+
+
 def names_no_complaint(session: Session, parsed: Parsed) -> bool:
-    """An officer's command whose number is no complaint's tracking number (a page of DAFTAR
-    aside): from a stranger, words that happen to start like a command."""
+    """From a stranger, words that only start like an officer's command: a number no tracking
+    number can be ("Terima 300 ribu"), or one no complaint has, followed by more words ("Terima
+    1500000 rupiah potongan bansos"). A bare "TERIMA 1000001" stays a command (refused)."""
     if parsed.kind is Kind.LIST or parsed.tracking is None:
         return False
+    if parsed.tracking < FIRST_TRACKING_NUMBER:
+        return True
     found = select(Complaint.id).where(Complaint.tracking_number == parsed.tracking)
-    return session.scalar(found) is None
+    return bool(parsed.text) and session.scalar(found) is None
 
 
 def _by_tracking(session: Session, tracking: int | None) -> Complaint | None:

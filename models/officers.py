@@ -94,13 +94,19 @@ def coordinator_for(session: Session, agency: Agency) -> Agency | None:
     )
 
 
+def reported_it(officer: Officer, complaint: Complaint) -> bool:
+    """The officer's own complaint, filed from their number: theirs to follow as a citizen,
+    never to accept, answer or close."""
+    return complaint.reporter is not None and complaint.reporter.msisdn == officer.msisdn
+
+
 def may_act(officer: Officer, complaint: Complaint) -> bool:
     """An officer of the holding agency, of one above it, or the coordinator of its region.
 
     The holding agency's region, not the citizen's place: a national body's complaint from
     a kabupaten is no business of that kabupaten's coordinator.
     """
-    if not officer.active or complaint.agency is None:
+    if not officer.active or complaint.agency is None or reported_it(officer, complaint):
         return False
     if officer.agency in chain(complaint.agency):
         return True

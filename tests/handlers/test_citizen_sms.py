@@ -318,6 +318,9 @@ def test_a_complaint_that_starts_like_an_officer_command_is_filed(client, sent: 
     assert "diteruskan ke" in say(client, sent, text)
     n = complaint_by_text(text).tracking_number
     assert "hanya untuk petugas" in say(client, sent, f"SELESAI {n} sudah", number=OTHER)
+    money = "Terima 1500000 rupiah bantuan dipotong kades di Kabupaten Sijunjung"
+    assert "diteruskan ke" in say(client, sent, money, number=OTHER)
+    complaint_by_text(money)
 
 
 def test_balas_without_text_asks_for_it_and_tells_no_officer(client, sent: Recorder) -> None:

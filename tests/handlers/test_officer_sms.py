@@ -132,6 +132,24 @@ def test_an_officer_acting_while_a_colleague_forwards_sees_the_forward(phones: P
     assert status_of(n) == (Status.ASSIGNED, "DLH.13.03")
 
 
+def test_an_officer_follows_their_own_complaint_as_a_citizen_and_may_not_close_it(
+    phones: Phones,
+) -> None:
+    """An officer's BALAS on a complaint they filed was relayed back to themselves, and they
+    could accept, finish and rate it."""
+    text = "Jalan rusak depan rumah saya di Kabupaten Sijunjung, sudah setahun"
+    phones.send(PUPR, text)
+    n = complaint_by_text(text).tracking_number
+    both = phones.next(PUPR) + phones.next(PUPR)  # to the citizen and to PUPR's officer
+    assert "diteruskan ke Dinas PUPR" in both and f"Laporan baru #{n}" in both
+    phones.send(PUPR, f"BALAS {n} lubangnya dua meter")
+    both = phones.next(PUPR) + phones.next(PUPR)
+    assert "sudah kami terima" in both
+    assert f"Info tambahan pelapor utk #{n}: lubangnya dua meter" in both
+    assert "tidak berwenang" in phones.say(PUPR, f"TERIMA {n}")
+    assert status_of(n) == (Status.ASSIGNED, "PUPR.13.03")
+
+
 def test_routed_accepted_answered_forwarded_finished_rated_closed(phones: Phones) -> None:
     ack = phones.say(CITIZEN, "Jalan rusak dan sampah menumpuk di Kabupaten Sijunjung dekat pasar")
     n = complaint_by_text(
