@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, in_state, utcnow
 from models.db import driver_sql, on_postgresql, picked_once
+from models.phone import mask_in_prose
 
 
 class OutboxStatus(StrEnum):
@@ -321,9 +322,15 @@ def mark_retry(
     delay = backoff(row.attempts) if delay_s is None else delay_s
     row.status = OutboxStatus.QUEUED
     row.lease_until = None
-    row.last_error = error[:1000]
+    row.last_error = _error(error)
     row.next_attempt_at = utcnow() + timedelta(seconds=delay)
     return delay
+
+
+def _error(text: str) -> str:
+    """A provider's error as kept: its phone numbers masked ("The 'To' number +62... is not
+    valid" would outlive the reporter's erasure, and reaches /api/outbox)."""
+    return mask_in_prose(text)[:1000]
 
 
 def mark_failed(session: Session, outbound_id: int, error: str) -> None:
@@ -332,7 +339,7 @@ def mark_failed(session: Session, outbound_id: int, error: str) -> None:
         return
     row.status = OutboxStatus.FAILED
     row.lease_until = None
-    row.last_error = error[:1000]
+    row.last_error = _error(error)
 
 
 FINAL_RECEIPT_STATES = frozenset({"delivered", "undeliverable", "rejected", "expired", "failed"})
@@ -498,7 +505,7 @@ def _apply_receipt(segment: _Segment, siblings: list[_Segment], receipt: Receipt
     elif message.dlr_state not in FINAL_RECEIPT_STATES or state in FINAL_RECEIPT_STATES:
         _set(message, dlr_state=state)
         if receipt.error:
-            _set(message, last_error=receipt.error[:1000])
+            _set(message, last_error=_error(receipt.error))
 
 
 def _set(message: _Message, **values: str) -> None:

@@ -64,9 +64,10 @@ def mask_in_text(text: str) -> str:
     return _LONG_NUMBER.sub(lambda m: m.group(2) + "xxxx", text)
 
 
-# 9+ digits, spaced, dotted or dashed as people write them (0812 3456 7831, 0812-3456-7831,
-# WA081234567831): phone numbers, and NIK. Not for log lines, whose timestamps it would take.
-PHONE_LIKE = re.compile(r"\+?\d(?:[ .-]?\d){8,}")
+# 9-16 digits, however people separate them (0812 3456 7831, (0813) 4567-8912, 0814 - 5678 -
+# 9123, WA081234567831): phone numbers, and NIK. Not a slash, which lists numbers. Not for log
+# lines, whose timestamps it would take.
+PHONE_LIKE = re.compile(r"\+?\(?\d(?:[\s().-]{0,3}\d){8,15}")
 _LAST_FOUR_DIGITS = re.compile(r"\d(?=(?:\D*\d){0,3}\D*$)")
 
 

@@ -36,7 +36,6 @@ from templates_sms.render import label
 log = logging.getLogger(__name__)
 
 CHANNEL = "ussd"
-EXTERNAL_ID_CHARS = InboundMessage.__table__.c.external_id.type.length
 
 
 @dataclass(frozen=True)
@@ -73,11 +72,10 @@ def sms_channel(address: str) -> Channel:
 def submission_id(caller: Caller) -> str:
     """The submission row's key: this number in this session, however the number is spelled.
 
-    Digested when too long for the column, so that two long ids never meet in a prefix.
+    A digest: the number written into the key would outlive the reporter's erasure (UU 27/2022),
+    and any session id fits the column.
     """
-    key = f"{reporter_key(caller.phone)}:{caller.session_id}"
-    if len(key) <= EXTERNAL_ID_CHARS:
-        return key
+    key = f"{reporter_key(caller.phone)}\x00{caller.session_id}"
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 

@@ -8,10 +8,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from models import actions
 from models.base import utcnow
-from models.complaints import ComplaintEvent
+from models.complaints import Complaint, ComplaintEvent
 from models.db import session_scope
-from models.outbox import OutboundMessage, OutboxStatus
+from models.inbound import InboundMessage, store_inbound
+from models.outbox import OutboundMessage, mark_failed
 from models.reporters import Reporter
 
 from web_support import Api, file, set_fields
@@ -50,7 +52,8 @@ def test_filters_by_status_agency_region_and_overdue(api: Api) -> None:
 
 def test_masks_reporters_and_hides_anonymous_ones_everywhere(api: Api) -> None:
     named = file(
-        "sampah menumpuk, hubungi 081298765432, 0812 9876 5433 / 0812-9876-5434, WA081298765435",
+        "sampah menumpuk, hubungi 081298765432, 0812 9876 5433 / 0812-9876-5434, WA081298765435"
+        " atau (0813) 4567-8912",
         number="081234567001",
     )
     anonymous = file("pungli, telp 0812-3456-7002", number="081234567002", anonymous=True)
@@ -58,14 +61,30 @@ def test_masks_reporters_and_hides_anonymous_ones_everywhere(api: Api) -> None:
     assert listed[named.tracking_number]["reporter"] == "628123456xxxx"
     assert listed[named.tracking_number]["text"] == (
         "sampah menumpuk, hubungi 08129876xxxx, 0812 9876 xxxx / 0812-9876-xxxx, WA08129876xxxx"
+        " atau (0813) 4567-xxxx"
     )
     assert listed[anonymous.tracking_number]["reporter"] is None
     assert listed[anonymous.tracking_number]["text"] == "pungli, telp xxxx"
+    with session_scope() as session:  # the reporter adds a number, from another spelling
+        complaint = session.get(Complaint, anonymous.id)
+        actions.add_citizen_note(session, complaint, "telp (0857) 1234-5678")
+        balas, _ = store_inbound(
+            session,
+            channel="sim",
+            link="web",
+            external_id="balas-anon",
+            sender="+6281234567002",
+            recipient="1708",
+            text=f"BALAS {anonymous.tracking_number} telp (0857) 1234-5678",
+        )
+        session.get(InboundMessage, balas).complaint_id = anonymous.id
     detail = api.get(f"/api/complaints/{anonymous.tracking_number}").json
     body = str(detail)
     assert "81234567002" not in body and "628123456" not in body
-    assert [e["actor"] for e in detail["events"]] == ["reporter", "system"]
-    assert detail["messages"][0]["party"] is None  # the acknowledgement, to nobody we name
+    assert [e["actor"] for e in detail["events"]] == ["reporter", "system", "reporter"]
+    assert detail["events"][2]["note"] == "telp xxxx"
+    assert [m["party"] for m in detail["messages"]] == [None, None]  # BALAS, acknowledgement
+    assert "5678" not in body
 
 
 def test_one_complaint_with_its_audit_trail_and_messages(api: Api) -> None:
@@ -99,12 +118,11 @@ def test_failed_messages_are_listed_and_retried(api: Api) -> None:
         row = session.scalar(
             select(OutboundMessage).where(OutboundMessage.complaint_id == complaint.id)
         )
-        row.status = OutboxStatus.FAILED
-        row.last_error = "carrier refused"
+        mark_failed(session, row.id, "The 'To' number +6281234567001 is not valid")
         failed_id = row.id
     failed = api.get("/api/outbox").json["items"]
     assert [(m["id"], m["last_error"], m["recipient"]) for m in failed] == [
-        (failed_id, "carrier refused", "628123456xxxx")
+        (failed_id, "The 'To' number +628123456xxxx is not valid", "628123456xxxx")
     ]
     assert failed[0]["tracking_number"] == complaint.tracking_number
     retried = api.post(f"/api/outbox/{failed_id}/retry")

@@ -41,6 +41,11 @@ def test_requests_hide_confidential_complaints_and_reporters(client: FlaskClient
     )
     assert len(by_id.json) == 1
     assert client.get("/open311/v2/requests.json?status=closed").json == []
+    for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):  # were 500s
+        assert (
+            client.get("/open311/v2/requests.json", query_string={"start_date": edge}).status_code
+            == 400
+        )
 
 
 def test_post_needs_a_key_and_a_known_service(client: FlaskClient) -> None:

@@ -34,6 +34,8 @@ def test_a_text_is_stored_like_a_telcos_and_the_reply_reaches_the_inbox(
 
 def test_refuses_a_sender_that_is_not_a_number(client: FlaskClient) -> None:
     assert client.post("/sim/sms", json={"from": "polisi", "text": "x"}).status_code == 400
+    for body in ([1], "x", 5):  # JSON that is no object: a 500 before
+        assert client.post("/sim/sms", json=body).status_code == 400
     with session_scope() as session:
         assert session.scalars(select(InboundMessage)).all() == []
 

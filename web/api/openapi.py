@@ -155,7 +155,7 @@ AGENCY = obj(
 OFFICER = obj(id=INTEGER, msisdn=STRING, name=nullable(STRING), agency_code=STRING, active=BOOLEAN)
 OUTBOUND = obj(
     id=INTEGER,
-    recipient=STRING,
+    recipient=nullable(STRING),  # null: an anonymous reporter
     channel=STRING,
     link=STRING,
     template=STRING,

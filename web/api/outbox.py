@@ -14,23 +14,23 @@ from models.db import session_scope
 from models.outbox import OutboundMessage, OutboxStatus
 from web.api import bp
 from web.api.params import Page, choice_arg, path_id
-from web.api.present import iso, masked
+from web.api.present import iso, party
 
 STATUSES = tuple(s.value for s in OutboxStatus)
 MAX_ID = 2**31 - 1
 
 
-def message_json(row: OutboundMessage, tracking: int | None) -> dict[str, Any]:
+def message_json(row: OutboundMessage, complaint: Complaint | None) -> dict[str, Any]:
     return {
         "id": row.id,
-        "recipient": masked(row.recipient),
+        "recipient": party(row.recipient, complaint),
         "channel": row.channel,
         "link": row.link,
         "template": row.template,
         "status": row.status,
         "attempts": row.attempts,
-        "last_error": row.last_error,
-        "tracking_number": tracking,
+        "last_error": row.last_error,  # masked when written (models.outbox)
+        "tracking_number": complaint.tracking_number if complaint else None,
         "created_at": iso(row.created_at),
         "sent_at": iso(row.sent_at),
     }
@@ -41,7 +41,7 @@ def list_outbox() -> ResponseReturnValue:
     page = Page.from_request()
     status = choice_arg("status", STATUSES) or OutboxStatus.FAILED
     query = (
-        select(OutboundMessage, Complaint.tracking_number)
+        select(OutboundMessage, Complaint)
         .outerjoin(Complaint, Complaint.id == OutboundMessage.complaint_id)
         .where(OutboundMessage.status == status)
         .order_by(OutboundMessage.id.desc())

@@ -16,7 +16,7 @@ from models.agencies import Agency
 from models.complaints import Complaint, ComplaintEvent
 from models.inbound import InboundMessage
 from models.outbox import OutboundMessage
-from models.phone import mask, mask_in_prose, normalize
+from models.phone import mask, normalize, reporter_key
 
 
 def masked(number: str) -> str:
@@ -68,13 +68,15 @@ def event(
         "status_before": item.status_before,
         "status_after": item.status_after,
         "agency_code": agency_codes.get(item.agency_id) if item.agency_id else None,
-        "note": mask_in_prose(item.note),
+        "note": text_for_agency(complaint, item.note),
     }
 
 
-def _party(number: str, complaint: Complaint) -> str | None:
-    """The other end of a message; nobody, when it is an anonymous reporter."""
-    if complaint.anonymous and number == complaint.reply_address:
+def party(number: str, complaint: Complaint | None) -> str | None:
+    """The other end of a message; nobody, when it is an anonymous reporter (in any spelling:
+    a BALAS from 08.. to a complaint filed from +628.. is the same person)."""
+    anonymous = complaint is not None and complaint.anonymous
+    if anonymous and reporter_key(number) == reporter_key(complaint.reply_address):
         return None
     return masked(number)
 
@@ -84,8 +86,8 @@ def inbound_message(item: InboundMessage, complaint: Complaint) -> dict[str, Any
         "direction": "in",
         "at": iso(item.received_at),
         "channel": item.channel,
-        "party": _party(item.sender, complaint),
-        "text": mask_in_prose(item.text),
+        "party": party(item.sender, complaint),
+        "text": text_for_agency(complaint, item.text),
         "status": item.state,
     }
 
@@ -95,7 +97,7 @@ def outbound_message(item: OutboundMessage, complaint: Complaint) -> dict[str, A
         "direction": "out",
         "at": iso(item.sent_at or item.created_at),
         "channel": item.channel,
-        "party": _party(item.recipient, complaint),
-        "text": mask_in_prose(item.text),
+        "party": party(item.recipient, complaint),
+        "text": text_for_agency(complaint, item.text),
         "status": item.status,
     }

@@ -22,6 +22,7 @@ from models.inbound import InboundMessage
 from models.outbox import OutboundMessage
 from models.regions import Region
 from templates_sms.render import label
+from web.api.params import utc_datetime
 from web.open311 import bp, error, services
 
 DEFAULT_WINDOW = timedelta(days=90)  # the spec's default when no dates are given
@@ -71,12 +72,9 @@ def _date(name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        abort(400, f"{name} must be a W3C date-time")
-    if value.tzinfo is None:
-        abort(400, f"{name} must carry a time zone")
-    return value
+        return utc_datetime(raw)
+    except ValueError as exc:  # a year-1 date west of UTC was a 500
+        abort(400, f"{name} {exc}")
 
 
 def _ids(raw: str) -> list[int]:

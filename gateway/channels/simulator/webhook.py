@@ -47,7 +47,9 @@ def spellings(number: str) -> list[str]:
 
 @bp.post("/sim/sms")
 def send_sms() -> ResponseReturnValue:
-    body = request.get_json(silent=True) or request.form
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):  # a JSON list or string was a 500
+        body = request.form
     sender = str(body.get("from", "")).strip()
     text = str(body.get("text", ""))[:MAX_TEXT]
     if not sender or normalize(sender) is None:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from handlers.ussd import session as ussd_session
 from models.complaints import Complaint
 from models.db import session_scope
+from models.inbound import InboundMessage
 from models.phone import mask
 from models.queues import get_redis
 
@@ -230,6 +231,9 @@ def test_two_callers_sharing_a_session_id_each_get_their_own_menu_and_complaint(
     respelled.session_id, respelled.inputs = second.session_id, second.inputs
     assert tracking_in(respelled.retry()) == two
     assert count(Complaint) == 2
+    with session_scope() as session:  # the keys outlive an erasure: no number in them
+        keys = session.scalars(select(InboundMessage.external_id)).all()
+    assert keys and not [key for key in keys if "1299990000" in key or "8123" in key]
 
 
 class SavesFail:
