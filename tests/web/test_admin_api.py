@@ -16,7 +16,7 @@ from models.inbound import InboundMessage, store_inbound
 from models.outbox import OutboundMessage, mark_failed
 from models.reporters import Reporter
 
-from web_support import Api, file, set_fields
+from web_support import ADMIN_TOKEN, Api, file, set_fields
 
 
 def test_refuses_a_missing_or_wrong_token(client: FlaskClient) -> None:
@@ -24,6 +24,10 @@ def test_refuses_a_missing_or_wrong_token(client: FlaskClient) -> None:
     wrong = client.get("/api/complaints", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
     assert wrong.json == {"error": "a valid bearer token is required"}
+    bare = client.get("/api/complaints", headers={"Authorization": ADMIN_TOKEN})
+    assert bare.status_code == 401  # the token without its scheme
+    lower = client.get("/api/complaints", headers={"Authorization": f"bearer {ADMIN_TOKEN}"})
+    assert lower.status_code == 200  # the scheme is case-insensitive (RFC 7235)
     assert client.get("/api/openapi.json").status_code == 200  # the description is public
 
 

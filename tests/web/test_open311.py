@@ -41,6 +41,8 @@ def test_requests_hide_confidential_complaints_and_reporters(client: FlaskClient
     )
     assert len(by_id.json) == 1
     assert client.get("/open311/v2/requests.json?status=closed").json == []
+    both = client.get("/open311/v2/requests.json?status=open,closed").json  # was a 400
+    assert [r["service_request_id"] for r in both] == [str(public.tracking_number)]
     for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):  # were 500s
         assert (
             client.get("/open311/v2/requests.json", query_string={"start_date": edge}).status_code

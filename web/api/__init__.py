@@ -27,8 +27,10 @@ def _authorise() -> ResponseReturnValue | None:
     token = get_settings().admin_token
     if not token:
         return {"error": "the admin API is disabled: ADMIN_TOKEN is not set"}, 503
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
+    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
         return {"error": "a valid bearer token is required"}, 401, {"WWW-Authenticate": "Bearer"}
     refuse_nul_bytes()
     return None

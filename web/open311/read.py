@@ -99,12 +99,12 @@ def list_requests() -> ResponseReturnValue:
             query = query.where(Complaint.created_at <= end)
         if codes := request.args.get("service_code", ""):
             query = query.where(Complaint.sector.in_([c.strip() for c in codes.split(",")]))
-        status = request.args.get("status", "")
-        if status not in ("", "open", "closed"):
-            abort(400, "status must be open or closed")
-        if status:
+        statuses = {s.strip() for s in request.args.get("status", "").split(",") if s.strip()}
+        if not statuses <= {"open", "closed"}:
+            abort(400, "status must be open, closed or both, comma-delimited")
+        if len(statuses) == 1:  # both, or none: every request
             opened = Complaint.status.in_(OPEN_STATUSES)
-            query = query.where(opened if status == "open" else ~opened)
+            query = query.where(opened if statuses == {"open"} else ~opened)
     with session_scope() as session:
         return [as_request(*row) for row in session.execute(query).all()]
 
