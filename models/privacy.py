@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from config.settings import get_settings
 from models.actions import record_event
 from models.base import utcnow
-from models.complaints import Complaint, ComplaintEvent
+from models.complaints import OPEN_STATUSES, Complaint, ComplaintEvent
 from models.db import session_scope
 from models.inbound import InboundMessage
 from models.mo_parts import SmppMoPart
@@ -131,8 +131,17 @@ def erase_reporter(session: Session, number: str, *, actor: str = "admin") -> bo
 
 
 def apply_retention(session: Session, days: int, now: datetime | None = None) -> int:
-    """Erase reporters with no complaint or message in the last `days` days; return how many."""
+    """Erase reporters whose complaints are all closed and silent for `days` days; how many.
+
+    A complaint still open keeps its reporter whatever its age: the agency's answer must
+    reach them (an erased reply address would lose it).
+    """
     cutoff = (now or utcnow()) - timedelta(days=days)
+    still_open = (
+        select(Complaint.id)
+        .where(Complaint.reporter_id == Reporter.id, Complaint.status.in_(OPEN_STATUSES))
+        .exists()
+    )
     last_complaint = (
         select(Complaint.reporter_id, func.max(Complaint.updated_at).label("last"))
         .group_by(Complaint.reporter_id)
@@ -141,7 +150,7 @@ def apply_retention(session: Session, days: int, now: datetime | None = None) ->
     stale = session.scalars(
         select(Reporter.msisdn)
         .join(last_complaint, last_complaint.c.reporter_id == Reporter.id)
-        .where(last_complaint.c.last < cutoff, ~Reporter.msisdn.startswith("erased:"))
+        .where(last_complaint.c.last < cutoff, ~Reporter.msisdn.startswith("erased:"), ~still_open)
     ).all()
     for msisdn in stale:
         erase_reporter(session, msisdn.removeprefix("raw:"), actor="retention")

@@ -11,7 +11,7 @@ from sqlalchemy import String, Text, func, select
 import models.all
 from app import create_app
 from models.base import utcnow
-from models.complaints import Complaint, ComplaintEvent
+from models.complaints import Complaint, ComplaintEvent, Status
 from models.db import session_scope
 from models.privacy import apply_retention, erase_reporter, export_reporter
 
@@ -80,10 +80,14 @@ def test_erasure_removes_every_spelling_and_keeps_history(client, sent: Recorder
 def test_retention_erases_only_reporters_silent_for_longer_than_the_period(
     client, sent: Recorder
 ) -> None:
-    _file(client, sent, "Lampu jalan mati di Kota Medan")
+    complaint = _file(client, sent, "Lampu jalan mati di Kota Medan")
     with session_scope() as session:
         assert apply_retention(session, days=30) == 0
+    later = utcnow() + timedelta(days=31)
+    with session_scope() as session:  # still open: the agency's answer must reach them
+        assert apply_retention(session, days=30, now=later) == 0
+        session.get(Complaint, complaint.id).status = Status.CLOSED
     with session_scope() as session:
-        assert apply_retention(session, days=30, now=utcnow() + timedelta(days=31)) == 1
+        assert apply_retention(session, days=30, now=later) == 1
     with session_scope() as session:
         assert export_reporter(session, NUMBER) is None
