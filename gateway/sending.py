@@ -11,8 +11,10 @@ import logging
 from datetime import timedelta
 from functools import lru_cache
 
+from rq.timeouts import BaseTimeoutException
+
 from config.settings import get_settings
-from gateway.channels import PermanentSendError, Sender, sender_factories
+from gateway.channels import PermanentSendError, Sender, TemporarySendError, sender_factories
 from models import outbox
 from models.db import session_scope
 from models.phone import mask
@@ -45,14 +47,23 @@ def send_outbound(ids: list[int]) -> None:
 
 
 def _send_one(claim: outbox.OutboundClaim) -> None:
+    """Send one claimed row and mark its outcome.
+
+    Only a TemporarySendError (the sender is sure the message never left) is
+    retried. Any other error leaves the outcome unknown: the row fails visibly
+    rather than risk a second SMS. RQ's job timeout is not caught at all: the
+    row stays `sending` and the sweep fails it once its lease expires.
+    """
     try:
         external_ids = sender_for(claim.channel, claim.link).send(claim)
+    except BaseTimeoutException:
+        raise
     except PermanentSendError as exc:
         log.error("outbound=%d to=%s failed permanently: %s", claim.id, mask(claim.recipient), exc)
         with session_scope() as session:
             outbox.mark_failed(session, claim.id, str(exc))
         return
-    except Exception as exc:  # noqa: BLE001 - any other failure is worth a retry
+    except TemporarySendError as exc:
         with session_scope() as session:
             settings = get_settings()
             delay = outbox.mark_retry(
@@ -65,6 +76,12 @@ def _send_one(claim: outbox.OutboundClaim) -> None:
         log.warning("outbound=%d temporary failure, retry in %ss: %s", claim.id, delay, exc)
         if delay is not None:
             _wake_later(claim.id, delay)
+        return
+    except Exception as exc:  # an unknown outcome: shown, not retried
+        log.exception("outbound=%d to=%s failed mid-send", claim.id, mask(claim.recipient))
+        with session_scope() as session:
+            error = f"may or may not have been sent: {type(exc).__name__}: {exc}"
+            outbox.mark_failed(session, claim.id, error)
         return
     with session_scope() as session:
         outbox.mark_sent(session, claim.id, external_ids)

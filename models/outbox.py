@@ -216,7 +216,7 @@ WITH sent AS (
     SET status = '{OutboxStatus.SENT}', sent_at = %(now)s, lease_until = NULL,
         last_error = NULL, external_ids = sent.external_ids
     FROM unnest(%(ids)s::integer[], %(ids_json)s::text[]) AS sent(id, external_ids)
-    WHERE m.id = sent.id
+    WHERE m.id = sent.id AND m.status = '{OutboxStatus.SENDING}'
     RETURNING m.id, m.channel, m.link)
 INSERT INTO outbound_segments (created_at, outbound_id, channel, link, external_id)
 SELECT %(now)s, sent.id, sent.channel, sent.link, segment.external_id
@@ -227,7 +227,10 @@ JOIN sent ON sent.id = segment.outbound_id
 
 
 def mark_sent(session: Session, outbound_id: int, external_ids: list[str]) -> None:
-    """The carrier accepted the message: keep its ids for delivery receipts."""
+    """The carrier accepted the message: keep its ids for delivery receipts.
+
+    Like every outcome, only for a row still `sending` (see mark_retry).
+    """
     mark_sent_many(session, {outbound_id: external_ids})
 
 
@@ -278,7 +281,7 @@ def _update_sent(session: Session, now: datetime, ids_json: dict[int, str]) -> l
     return list(
         session.execute(
             update(MESSAGES)
-            .where(c.id.in_(list(ids_json)))
+            .where(c.id.in_(list(ids_json)), c.status == OutboxStatus.SENDING)
             .values(
                 status=OutboxStatus.SENT,
                 sent_at=now,
@@ -297,9 +300,14 @@ def _insert_segments(session: Session, now: datetime, segments: list[Segment]) -
     session.execute(_INSERT_SEGMENTS, rows)  # RETURNING: one multi-row INSERT, not one a row
 
 
+_STILL_SENDING = MESSAGES.c.status == OutboxStatus.SENDING  # an outcome's guard
+
+
 def backoff(attempts: int, base_s: float = 5.0, cap_s: float = 3600.0) -> float:
-    """Exponential backoff with full jitter: spreads retries after an outage."""
-    return random.uniform(base_s, min(cap_s, base_s * 2 ** max(attempts - 1, 0)))
+    """Exponential backoff, jittered over its upper half at every attempt, the first included:
+    rows that failed together in an outage must not all retry in the same second."""
+    longest = min(cap_s, base_s * 2 ** max(attempts - 1, 0))
+    return random.uniform(longest / 2, longest)
 
 
 def mark_retry(
@@ -312,19 +320,29 @@ def mark_retry(
     """Put the row back in the queue after a temporary error; return the delay.
 
     After `max_attempts` the row fails visibly instead (and None is returned).
+    Only a row still `sending` changes: once the sweep failed a send whose lease
+    expired, a late outcome must not queue it again (a second SMS), nor undo the
+    operator's view of it. None then too.
     """
-    row = session.get(OutboundMessage, outbound_id)
-    if row is None:
+    c = MESSAGES.c
+    attempts = session.scalar(select(c.attempts).where(c.id == outbound_id, _STILL_SENDING))
+    if attempts is None:
         return None
-    if row.attempts >= max_attempts:
-        mark_failed(session, outbound_id, f"gave up after {row.attempts} attempts: {error}")
+    if attempts >= max_attempts:
+        mark_failed(session, outbound_id, f"gave up after {attempts} attempts: {error}")
         return None
-    delay = backoff(row.attempts) if delay_s is None else delay_s
-    row.status = OutboxStatus.QUEUED
-    row.lease_until = None
-    row.last_error = _error(error)
-    row.next_attempt_at = utcnow() + timedelta(seconds=delay)
-    return delay
+    delay = backoff(attempts) if delay_s is None else delay_s
+    queued = session.execute(
+        update(MESSAGES)
+        .where(c.id == outbound_id, _STILL_SENDING)
+        .values(
+            status=OutboxStatus.QUEUED,
+            lease_until=None,
+            last_error=_error(error),
+            next_attempt_at=utcnow() + timedelta(seconds=delay),
+        )
+    )
+    return delay if queued.rowcount else None
 
 
 def _error(text: str) -> str:
@@ -334,12 +352,13 @@ def _error(text: str) -> str:
 
 
 def mark_failed(session: Session, outbound_id: int, error: str) -> None:
-    row = session.get(OutboundMessage, outbound_id)
-    if row is None:
-        return
-    row.status = OutboxStatus.FAILED
-    row.lease_until = None
-    row.last_error = _error(error)
+    """Fail a row visibly, with the reason; only while it is `sending` (see mark_retry)."""
+    c = MESSAGES.c
+    session.execute(
+        update(MESSAGES)
+        .where(c.id == outbound_id, _STILL_SENDING)
+        .values(status=OutboxStatus.FAILED, lease_until=None, last_error=_error(error))
+    )
 
 
 FINAL_RECEIPT_STATES = frozenset({"delivered", "undeliverable", "rejected", "expired", "failed"})

@@ -106,11 +106,20 @@ def wake_inbound(ids: list[int]) -> None:
     enqueue(INBOUND_QUEUE, INBOUND_JOB, ids)
 
 
+SEND_JOB = "gateway.sending.send_outbound"
+# A pushed sender (Twilio, an HTTP partner) waits this long to connect and as long again for
+# the answer. A send job holds at most SEND_JOB_ROWS rows and may run for all of their sends:
+# RQ killing it mid-send would leave a row the carrier may have, and the rows behind it unsent.
+SEND_TIMEOUT_S = 15.0
+SEND_JOB_ROWS = 20
+SEND_JOB_TIMEOUT_S = int(SEND_JOB_ROWS * 2 * SEND_TIMEOUT_S) + 60  # + the database's share
+
+
 def wake_outbox(rows: Iterable[tuple[int, str, str]]) -> None:
     """Wake whoever sends these (id, channel, link) rows.
 
     SMPP links pull from a Redis list their own process owns (one socket
-    per link); every other channel is sent by an RQ job.
+    per link); every other channel by RQ send jobs of SEND_JOB_ROWS rows at most.
     """
     by_link: dict[tuple[str, str], list[int]] = {}
     for outbound_id, channel, link in rows:
@@ -122,7 +131,9 @@ def wake_outbox(rows: Iterable[tuple[int, str, str]]) -> None:
             except Exception:
                 log.warning("could not wake smpp link %s", link, exc_info=True)
         else:
-            enqueue(OUTBOUND_QUEUE, "gateway.sending.send_outbound", ids)
+            for start in range(0, len(ids), SEND_JOB_ROWS):
+                batch = ids[start : start + SEND_JOB_ROWS]
+                enqueue(OUTBOUND_QUEUE, SEND_JOB, batch, job_timeout=SEND_JOB_TIMEOUT_S)
 
 
 def link_states() -> dict[str, object]:

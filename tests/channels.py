@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from contextlib import nullcontext
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
+from gateway.channels import Sender
 from models.complaints import Complaint
 from models.db import session_scope
 from models.inbound import store_inbound
@@ -97,8 +99,10 @@ def sending_row(
     link: str,
     recipient: str = "+6281234567802",
     session: Session | None = None,
+    status: OutboxStatus = OutboxStatus.SENDING,
 ) -> int:
-    """An outbox row a sender has claimed (status `sending`), as if a job were sending it.
+    """An outbox row a sender has claimed (status `sending`), as if a job were sending it;
+    with status QUEUED, one waiting for a send job.
 
     Added in `session` when given (a test's own database), else committed on its own.
     """
@@ -110,9 +114,30 @@ def sending_row(
         channel=channel,
         link=link,
         idempotency_key=key,
-        status=OutboxStatus.SENDING,
+        status=status,
     )
     with session_scope() if session is None else nullcontext(session) as target:
         target.add(row)
         target.flush()
         return row.id
+
+
+def send_through(
+    sender: Sender, monkeypatch: pytest.MonkeyPatch, *, channel: str, link: str, recipient: str
+) -> tuple[OutboundMessage, list[float]]:
+    """A queued row sent by the real send job, in this process, through `sender`: the row as
+    the job left it, and the retries it scheduled (their delays)."""
+    import gateway.sending
+
+    retries: list[float] = []
+    monkeypatch.setattr(gateway.sending, "sender_for", lambda channel, link: sender)
+    monkeypatch.setattr(gateway.sending, "_wake_later", lambda _, delay_s: retries.append(delay_s))
+    outbound_id = sending_row(
+        f"send-{uuid.uuid4().hex}",
+        channel=channel,
+        link=link,
+        recipient=recipient,
+        status=OutboxStatus.QUEUED,
+    )
+    gateway.sending.send_outbound([outbound_id])
+    return outbox_rows(OutboundMessage.id == outbound_id)[0], retries

@@ -1,13 +1,15 @@
 """A local HTTP server standing in for Twilio's REST API and partners' send_url.
 
 It records exactly what the real clients sent (method, path, headers,
-query and form fields) and answers like the real service would.
+query and form fields) and answers like the real service would, or, as
+Unanswered, takes the request and never answers.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,3 +92,47 @@ class Recorder:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+
+
+@dataclass
+class Unanswered:
+    """A carrier that takes the whole request, records it, and never answers: it holds the
+    connection for `hold_s`, then drops it. The sender cannot know whether the SMS went out."""
+
+    hold_s: float
+    requests: list[Recorded] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> Unanswered:
+        carrier = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                fields = parse_qs(parts.query) | parse_qs(self.rfile.read(length).decode())
+                params = {k: v[-1] for k, v in fields.items()}
+                headers = dict(self.headers.items())
+                carrier.requests.append(Recorded(self.command, parts.path, headers, params))
+                time.sleep(carrier.hold_s)
+                self.close_connection = True  # no status line: the connection just ends
+
+            do_GET = do_POST = _handle
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.block_on_close = False  # do not wait out a held connection on exit
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()

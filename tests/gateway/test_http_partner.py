@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
 import pytest
 
 from app import create_app
+from gateway.channels.http_partner import Partner
+from gateway.channels.http_partner.sender import PartnerSender
 from models.db import session_scope
 from models.inbound import InboundMessage
-from models.outbox import OutboxStatus
+from models.outbox import OutboundMessage, OutboxStatus
 
 from channels import (
     PARTNER_TOKEN,
@@ -18,14 +21,26 @@ from channels import (
     count,
     outbox_rows,
     partner_get,
+    send_through,
     sending_row,
 )
-from recorder import Recorder
-from support import wait_for
+from recorder import Recorder, Unanswered
+from support import free_port, wait_for
 
 CITIZEN = "081234567802"
 # What a smartphone sends: curly quotes and an emoji (a surrogate pair) make it UCS-2.
 UCS2_TEXT = "Jalan rusak \u201cparah\u201d di Kota Padang \U0001f621"
+
+
+def send_to_partner(
+    send_url: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[OutboundMessage, list[float]]:
+    """A reply sent by the send job through a partner at send_url that answers within 0.5s."""
+    import gateway.channels.http_partner.sender
+
+    monkeypatch.setattr(gateway.channels.http_partner.sender, "SEND_TIMEOUT_S", 0.5)
+    partner = PartnerSender(Partner("telco-b", "token-b", send_url), "http://127.0.0.1/dlr")
+    return send_through(partner, monkeypatch, channel="http", link="telco-b", recipient=CITIZEN)
 
 
 @pytest.fixture()
@@ -187,3 +202,29 @@ def test_text_is_read_in_the_charset_the_partner_names(
     resp = client.get("/sms/http?" + kannel_query(text.encode(encoded), id="named", **params))
     assert resp.status_code == 200
     assert stored_text() == text
+
+
+@pytest.mark.parametrize("hold_s", [3.0, 0.0], ids=["no-answer-in-time", "connection-dropped"])
+def test_a_send_the_partner_may_have_got_fails_visibly_and_is_not_resent(
+    db: dict[str, str], monkeypatch: pytest.MonkeyPatch, hold_s: float
+) -> None:
+    """The partner took the request, then timed out or dropped the connection: it may have
+    sent the SMS. Resending could text the citizen twice; the operator sees why instead."""
+    with Unanswered(hold_s) as partner:
+        started = time.monotonic()
+        row, retries = send_to_partner(f"{partner.url}/cgi-bin/sendsms", monkeypatch)
+        assert time.monotonic() - started < 2.5  # not held by a partner that never answers
+    assert [r.params["to"] for r in partner.requests] == [CITIZEN]
+    assert row.status == OutboxStatus.FAILED
+    assert "may or may not have been sent" in (row.last_error or "")
+    assert retries == []
+
+
+def test_a_send_that_never_reached_the_partner_is_retried(
+    db: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connection refused: the partner has nothing, so the reply is queued again for later."""
+    row, retries = send_to_partner(f"http://127.0.0.1:{free_port()}/sendsms", monkeypatch)
+    assert row.status == OutboxStatus.QUEUED
+    assert "unreachable" in (row.last_error or "")
+    assert len(retries) == 1

@@ -4,18 +4,44 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import threading
+import time
+from dataclasses import replace
 
 import pytest
 
 from app import create_app
+from config.settings import get_settings
+from gateway.channels.twilio.sender import TwilioSender
+from models.db import session_scope
 from models.inbound import InboundMessage
-from models.outbox import OutboundMessage, OutboxStatus
+from models.outbox import OutboundMessage, OutboxStatus, mark_sent
 
-from channels import complaint_by_text, count, outbox_rows, twilio_params, twilio_post
-from recorder import Recorder
-from support import wait_for
+from channels import (
+    complaint_by_text,
+    count,
+    outbox_rows,
+    send_through,
+    sending_row,
+    twilio_params,
+    twilio_post,
+)
+from recorder import Recorder, Unanswered
+from support import free_port, wait_for
 
 CITIZEN = "+6281234567801"
+
+
+def send_to_twilio(
+    api_base: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[OutboundMessage, list[float]]:
+    """A reply sent by the send job through the real twilio client, at a Twilio at api_base
+    (the client built as in production, with its timeout cut to 0.5s)."""
+    import gateway.channels.twilio.sender
+
+    monkeypatch.setattr(gateway.channels.twilio.sender, "SEND_TIMEOUT_S", 0.5)
+    sender = TwilioSender.from_settings(replace(get_settings(), twilio_api_base=api_base), "twilio")
+    return send_through(sender, monkeypatch, channel="twilio", link="twilio", recipient=CITIZEN)
 
 
 @pytest.fixture()
@@ -93,3 +119,49 @@ def test_status_callback_marks_the_reply_delivered(client, sent: Recorder) -> No
     late = dict(status, MessageStatus="sent")
     assert twilio_post(client, late, path="/sms/twilio/status").status_code == 204
     assert outbox_rows()[0].status == OutboxStatus.DELIVERED
+
+
+def test_a_twilio_that_never_answers_neither_holds_the_send_nor_gets_it_twice(
+    db: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twilio took the request and does not answer: the send gives up in time (it had no
+    timeout) and fails visibly, since Twilio may have sent it; it is not sent again."""
+    with Unanswered(hold_s=3.0) as twilio:
+        started = time.monotonic()
+        row, retries = send_to_twilio(twilio.url, monkeypatch)
+        assert time.monotonic() - started < 2.5
+    assert [r.params["To"] for r in twilio.requests] == [CITIZEN]
+    assert row.status == OutboxStatus.FAILED
+    assert "may or may not have been sent" in (row.last_error or "")
+    assert retries == []
+
+
+def test_a_send_that_never_reached_twilio_is_retried(
+    db: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row, retries = send_to_twilio(f"http://127.0.0.1:{free_port()}", monkeypatch)
+    assert row.status == OutboxStatus.QUEUED
+    assert "unreachable" in (row.last_error or "")
+    assert len(retries) == 1
+
+
+def test_a_status_callback_that_overtakes_the_send_commit_is_kept(db: dict[str, str]) -> None:
+    """Twilio may call back before the worker committed the message sid, and does not call
+    again: the callback waits for that commit instead of being lost."""
+    outbound_id = sending_row("overtaken", channel="twilio", link="twilio", recipient=CITIZEN)
+    sid = "SM" + "1" * 32
+
+    def worker_commits_late() -> None:
+        time.sleep(0.5)
+        with session_scope() as session:
+            mark_sent(session, outbound_id, [sid])
+
+    client = create_app().test_client()
+    late = threading.Thread(target=worker_commits_late)
+    late.start()
+    status = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": "AC" + "0" * 32}
+    response = twilio_post(client, status, path="/sms/twilio/status")
+    late.join()
+    assert response.status_code == 204
+    row = outbox_rows()[0]
+    assert row.status == OutboxStatus.DELIVERED and row.dlr_state == "delivered"

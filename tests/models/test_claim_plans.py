@@ -234,6 +234,9 @@ def _inbound(
 
 def test_a_link_marks_replies_sent_without_reading_the_sent_ones(history: Engine) -> None:
     with history.connect() as conn:
+        conn.execute(  # in flight (an outcome changes only rows still sending); rolled back
+            text(f"UPDATE outbound_messages SET status = 'sending' WHERE id IN (3, 5, {HISTORY})")
+        )
         plan = generic_plan(
             conn,
             outbox._SENT_PG,

@@ -13,7 +13,7 @@ from models.base import utcnow
 from models.complaints import Complaint, ComplaintEvent
 from models.db import session_scope
 from models.inbound import InboundMessage, store_inbound
-from models.outbox import OutboundMessage, mark_failed
+from models.outbox import OutboundMessage, claim_ids, mark_failed
 from models.reporters import Reporter
 
 from web_support import ADMIN_TOKEN, Api, file, set_fields
@@ -122,6 +122,7 @@ def test_failed_messages_are_listed_and_retried(api: Api) -> None:
         row = session.scalar(
             select(OutboundMessage).where(OutboundMessage.complaint_id == complaint.id)
         )
+        claim_ids(session, [row.id])  # a sender took it, and Twilio refused it
         mark_failed(session, row.id, "The 'To' number +6281234567001 is not valid")
         failed_id = row.id
     failed = api.get("/api/outbox").json["items"]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from models.base import utcnow
 from models.db import session_scope
-from models.outbox import OutboundMessage, mark_failed
+from models.outbox import OutboundMessage, claim_ids, mark_failed
 
 from web_support import file, set_fields
 
@@ -66,6 +66,7 @@ def test_link_state_and_failed_messages(client: FlaskClient) -> None:
         row = session.scalar(
             select(OutboundMessage).where(OutboundMessage.complaint_id == complaint.id)
         )
+        claim_ids(session, [row.id])  # a sender took it, and the carrier refused it
         mark_failed(session, row.id, "carrier refused")
 
     samples = _samples(client)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -10,9 +11,9 @@ from config.settings import Settings
 from gateway.channels import PermanentSendError, TemporarySendError
 from gateway.channels.http_partner import Partner, partner_by_name
 from models.outbox import OutboundClaim
+from models.queues import SEND_TIMEOUT_S
 
 DLR_MASK = "31"  # delivered, undeliverable, queued, accepted, rejected
-TIMEOUT_S = 15
 
 
 class PartnerSender:
@@ -48,13 +49,24 @@ class PartnerSender:
         return urlunsplit(parts._replace(query=urlencode(query)))
 
     def send(self, claim: OutboundClaim) -> list[str]:
+        """Retried only when the request surely never left; an unknown outcome fails the row.
+
+        urlopen wraps what fails while connecting and sending the request in a
+        URLError; a timeout or reset while waiting for the answer comes raw, and
+        by then the partner may have the message: resending could text twice.
+        """
         try:
-            with urllib.request.urlopen(self._url(claim), timeout=TIMEOUT_S) as resp:
+            with urllib.request.urlopen(self._url(claim), timeout=SEND_TIMEOUT_S) as resp:
                 resp.read()
         except urllib.error.HTTPError as exc:
             if exc.code >= 500 or exc.code == 429:
                 raise TemporarySendError(f"{self.partner.name} answered {exc.code}") from exc
             raise PermanentSendError(f"{self.partner.name} refused with {exc.code}") from exc
-        except OSError as exc:
-            raise TemporarySendError(f"{self.partner.name} unreachable: {exc}") from exc
+        except urllib.error.URLError as exc:
+            raise TemporarySendError(f"{self.partner.name} unreachable: {exc.reason}") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise PermanentSendError(
+                f"{self.partner.name} did not answer, the SMS may or may not have been sent: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         return [str(claim.id)]

@@ -39,7 +39,8 @@ KANNEL_DLR = {
 }
 ANONYMOUS_ID_WINDOW_S = 600
 # A report can overtake the commit of its own send (Kannel answers sendsms at once, and a fast
-# SMSC reports at once): an unknown id is looked up again for this long before it is dropped.
+# SMSC reports at once; Twilio's callbacks too): an unknown id is looked up again for this long
+# before it is dropped (record_receipt_waiting).
 RECEIPT_WAIT_S, RECEIPT_POLL_S = 3.0, 0.1
 KANNEL_UCS2 = "2"  # Kannel's %c: 0 7-bit, 1 8-bit, 2 UCS-2
 UCS2_NAMES = {"UCS-2", "UCS2"}  # not Python codec names
@@ -126,6 +127,27 @@ def incoming() -> Response:
     return _empty()
 
 
+def record_receipt_waiting(
+    channel: str, link: str, external_id: str, state: str, error: str | None = None
+) -> bool:
+    """outbox.record_receipt, looking an unknown id up again for RECEIPT_WAIT_S (each time in a
+    new transaction, to see the send's commit) before giving up: False then."""
+    deadline = time.monotonic() + RECEIPT_WAIT_S
+    while True:
+        with session_scope() as session:
+            known = outbox.record_receipt(
+                session,
+                channel=channel,
+                link=link,
+                external_id=external_id,
+                state=state,
+                error=error,
+            )
+        if known or time.monotonic() >= deadline:
+            return known
+        time.sleep(RECEIPT_POLL_S)
+
+
 @bp.route("/sms/http/dlr", methods=["GET", "POST"])
 def delivery_report() -> Response:
     partner = _partner()
@@ -135,20 +157,8 @@ def delivery_report() -> Response:
     state = KANNEL_DLR.get(request.values.get("status", ""))
     if not external_id or state is None:
         return _empty(204)
-    deadline = time.monotonic() + RECEIPT_WAIT_S
     try:
-        while True:
-            with session_scope() as session:
-                known = outbox.record_receipt(
-                    session,
-                    channel=CHANNEL,
-                    link=partner.name,
-                    external_id=external_id,
-                    state=state,
-                )
-            if known or time.monotonic() >= deadline:
-                break
-            time.sleep(RECEIPT_POLL_S)
+        known = record_receipt_waiting(CHANNEL, partner.name, external_id, state)
     except Exception:
         log.exception("delivery report not stored partner=%s", partner.name)
         return Response("try again", status=503, mimetype="text/plain")

@@ -12,9 +12,8 @@ from flask import Blueprint, Response, request
 from twilio.request_validator import RequestValidator
 
 from config.settings import get_settings
+from gateway.channels.http_partner.webhook import record_receipt_waiting
 from gateway.intake import Inbound, TemporarilyUnavailable, accept
-from models import outbox
-from models.db import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +83,10 @@ def status() -> Response:
         return Response(status=204)
     error = request.form.get("ErrorCode")
     try:
-        with session_scope() as session:
-            known = outbox.record_receipt(
-                session,
-                channel=CHANNEL,
-                link=LINK,
-                external_id=sid,
-                state=state,
-                error=f"twilio error {error}" if error else None,
-            )
+        # Twilio may call back before mark_sent committed the sid, and never calls again.
+        known = record_receipt_waiting(
+            CHANNEL, LINK, sid, state, f"twilio error {error}" if error else None
+        )
     except Exception:
         log.exception("twilio status not stored sid=%s", sid)
         return Response("try again", status=503, mimetype="text/plain")
