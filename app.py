@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -91,9 +92,19 @@ def run_worker(burst: bool = False) -> None:
     )
 
 
+CRON_RETRY_MIN_S, CRON_RETRY_MAX_S = 1.0, 60.0
+
+
 def run_cron() -> None:
-    """RQ's cron scheduler: enqueues the periodic sweeps."""
+    """RQ's cron scheduler: enqueues the periodic sweeps.
+
+    CronScheduler.start() raises on the first Redis error; without the retry
+    a short Redis outage would end the sweeps for good. The scheduler starts
+    again after an exponential backoff, reset once it has run for a while.
+    """
+    from redis.exceptions import RedisError
     from rq.cron import CronScheduler
+    from rq.exceptions import StopRequested
 
     from handlers.sla_sweep import sweep_deadlines
     from models.privacy import retention_job
@@ -105,7 +116,24 @@ def run_cron() -> None:
     cron.register(sweep_messages, MAINTENANCE_QUEUE, interval=get_settings().sweep_interval_s)
     cron.register(sweep_deadlines, MAINTENANCE_QUEUE, interval=rules().sweep_interval_s)
     cron.register(retention_job, MAINTENANCE_QUEUE, interval=24 * 3600)
-    cron.start()
+    delay = CRON_RETRY_MIN_S
+    while True:
+        started = time.monotonic()
+        try:
+            cron.start()
+            return  # stopped by SIGTERM or Ctrl-C
+        except RedisError as exc:
+            if isinstance(exc.__context__, StopRequested | KeyboardInterrupt):
+                return  # stopped during the outage: only unregistering failed
+            if time.monotonic() - started > CRON_RETRY_MAX_S:
+                delay = CRON_RETRY_MIN_S
+            log.error("cron: Redis unreachable (%s); no sweeps until it is back", exc)
+        log.info("cron: starting the scheduler again in %.0f s", delay)
+        try:
+            time.sleep(delay)  # start() installed its handlers: a stop raises StopRequested
+        except (StopRequested, KeyboardInterrupt):
+            return
+        delay = min(delay * 2, CRON_RETRY_MAX_S)
 
 
 def run_web() -> None:
@@ -174,6 +202,55 @@ def _stop_children(children: Sequence[subprocess.Popen[bytes]], timeout_s: float
             child.wait()
 
 
+RESTART_MIN_S, RESTART_MAX_S = 1.0, 60.0
+
+
+class _Roles:
+    """run_all's child roles; one that dies unexpectedly is started again, with backoff.
+
+    Without this a crashed cron or worker stayed dead while the web process kept
+    answering /healthz 200: no sweeps, no sends, and nothing to alert on.
+    """
+
+    def __init__(self, roles: Sequence[str]) -> None:
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._running = {role: _spawn(role) for role in roles}
+        for role in roles:
+            threading.Thread(target=self._keep, args=(role,), daemon=True).start()
+
+    def _keep(self, role: str) -> None:
+        delay = RESTART_MIN_S
+        while True:
+            proc, started = self._running[role], time.monotonic()
+            code = proc.wait()
+            if time.monotonic() - started > RESTART_MAX_S:
+                delay = RESTART_MIN_S
+            with self._lock:
+                if self._stopping:
+                    return
+            log.error(
+                "%s role (pid=%d) exited with status %s; starting it again in %.0f s",
+                role,
+                proc.pid,
+                code,
+                delay,
+            )
+            time.sleep(delay)
+            with self._lock:
+                if self._stopping:
+                    return
+                self._running[role] = _spawn(role)
+            log.info("%s role started again (pid=%d)", role, self._running[role].pid)
+            delay = min(delay * 2, RESTART_MAX_S)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
+            children = list(self._running.values())
+        _stop_children(children)
+
+
 def run_all() -> None:
     """Everything in one process tree; Ctrl-C (or SIGTERM) stops all of it cleanly."""
     from models.queues import get_redis, stop_embedded_redis
@@ -181,15 +258,14 @@ def run_all() -> None:
     settings = get_settings()
     prepare_database()
     get_redis().ping()  # starts the embedded Redis when no REDIS_URL is set
-    roles = ["worker", "cron"] + (["smpp"] if settings.smpp_links else [])
-    children = [_spawn(role) for role in roles]
+    children = _Roles(["worker", "cron"] + (["smpp"] if settings.smpp_links else []))
     _stop_on_sigterm()
     try:
         run_web()
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
-        _stop_children(children)
+        children.stop()
         stop_embedded_redis()
         log.info("stopped")
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from models import actions
 from models.agencies import Agency
@@ -36,41 +36,67 @@ class DeadlineReport:
 
 
 def sweep_deadlines(now: datetime | None = None) -> DeadlineReport:
-    """Act on every complaint whose deadline is near or past, each in its own transaction."""
+    """Act on every complaint whose deadline is near or past, each in its own transaction.
+
+    Candidates are paged by id until none are left, so complaints that need
+    nothing yet (a reminder already sent, officers to tell none) never hide an
+    overdue one behind them.
+    """
     now = now or utcnow()
     outcomes: Counter[str] = Counter()
-    for complaint_id in _candidates(now):
-        try:
-            with session_scope() as session:
-                complaint = session.scalar(
-                    select(Complaint).where(Complaint.id == complaint_id).with_for_update()
-                )
-                outcome = _apply(session, complaint, now) if complaint else None
-        except Exception:
-            log.exception("deadline sweep failed for complaint=%d", complaint_id)
-            continue
-        if outcome:
-            outcomes[outcome] += 1
+    after = 0
+    while batch := _candidates(now, after):
+        for complaint_id in batch:
+            outcome = _apply_locked(complaint_id, now)
+            if outcome:
+                outcomes[outcome] += 1
+        after = batch[-1]
     report = DeadlineReport(**outcomes)
     if outcomes:
         log.info("deadline sweep %s", report)
     return report
 
 
-def _candidates(now: datetime) -> list[int]:
-    """Complaints that may need something; `_apply` decides exactly, under a row lock.
+def _apply_locked(complaint_id: int, now: datetime) -> str | None:
+    """One complaint under its row lock; a failure is logged and leaves the others to run."""
+    try:
+        with session_scope() as session:
+            complaint = session.scalar(
+                select(Complaint).where(Complaint.id == complaint_id).with_for_update()
+            )
+            return _apply(session, complaint, now) if complaint else None
+    except Exception:
+        log.exception("deadline sweep failed for complaint=%d", complaint_id)
+        return None
 
-    Overdue complaints at the top of the chain (nobody above to escalate to)
-    are left out, so they never crowd a batch.
+
+def _closable_before(now: datetime) -> datetime:
+    """Complaints finished before this moment are due to close.
+
+    Auto-close counts working days from the WIB day of SELESAI, so the bound
+    is the end of the last such day whose close has passed (10 calendar days
+    would pick complaints days before weekends and holidays let them close).
+    """
+    day = now.astimezone(sla.WIB).date()
+    while sla.autoclose_due(datetime.combine(day, time(12), sla.WIB)) > now:
+        day -= timedelta(days=1)
+    return datetime.combine(day + timedelta(days=1), time(0), sla.WIB).astimezone(UTC)
+
+
+def _candidates(now: datetime, after: int) -> list[int]:
+    """The next complaints by id that may need something; `_apply` decides exactly, locked.
+
+    Overdue complaints with no active agency above them (nobody to escalate
+    to) are left out, so they never crowd a batch.
     """
     rules = sla.rules()
-    silent_since = now - timedelta(days=rules.autoclose_days)  # working days are never fewer
+    parent = aliased(Agency)
 
     def deadline_near(status: Status, due: InstrumentedAttribute[datetime | None]) -> ColumnElement:
         return and_(
             Complaint.status == status,
             due <= now + rules.reminder,
-            or_(due > now, Agency.parent_id.is_not(None)),
+            or_(due > now, parent.active.is_(True)),
         )
 
     with session_scope() as session:
@@ -78,12 +104,17 @@ def _candidates(now: datetime) -> list[int]:
             session.scalars(
                 select(Complaint.id)
                 .outerjoin(Agency, Agency.id == Complaint.agency_id)
+                .outerjoin(parent, parent.id == Agency.parent_id)
                 .where(
+                    Complaint.id > after,
                     or_(
                         deadline_near(Status.ASSIGNED, Complaint.disposition_due_at),
                         deadline_near(Status.IN_PROGRESS, Complaint.followup_due_at),
-                        and_(Complaint.status == Status.DONE, Complaint.done_at <= silent_since),
-                    )
+                        and_(
+                            Complaint.status == Status.DONE,
+                            Complaint.done_at < _closable_before(now),
+                        ),
+                    ),
                 )
                 .order_by(Complaint.id)
                 .limit(BATCH)

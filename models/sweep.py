@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 GRACE = timedelta(seconds=15)  # leave fresh rows to the normal wake-up path
 BATCH = 500
+# SMPP links read the outbox themselves every second (gateway/smpp/link.py POLL_S): waking
+# them is never needed, and their rows must not fill the batch ahead of rows that are.
+POLLED_CHANNEL = "smpp"
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,8 @@ class SweepReport:
 
 
 def sweep_messages(now: datetime | None = None) -> SweepReport:
-    """Fail sends that died mid-flight, re-wake due outbox rows, re-queue unhandled inbound."""
+    """Fail sends that died mid-flight, re-wake due outbox rows (but an SMPP link's, which
+    its link polls), re-queue unhandled inbound."""
     now = now or utcnow()
     with session_scope() as session:
         expired = session.execute(
@@ -54,6 +58,7 @@ def sweep_messages(now: datetime | None = None) -> SweepReport:
                 .where(
                     in_state(OutboundMessage.status, OutboxStatus.QUEUED),
                     OutboundMessage.next_attempt_at < now - GRACE,
+                    OutboundMessage.channel != POLLED_CHANNEL,
                 )
                 .order_by(OutboundMessage.id)
                 .limit(BATCH)

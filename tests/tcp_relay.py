@@ -3,7 +3,7 @@
 The relay listens on its own port and forwards to the real server. `cut()`
 closes every connection and refuses new ones (the client gets connection
 errors, as when the database host goes away); `restore()` listens again on
-the same port.
+the same port. The server may be a Unix socket (the embedded Redis): its path, no port.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ CHUNK = 65536
 
 
 class TcpRelay:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int | None = None) -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
         self._lock = threading.Lock()
@@ -57,7 +57,7 @@ class TcpRelay:
             except OSError:
                 return  # cut
             try:
-                upstream = socket.create_connection(self.target, timeout=5)
+                upstream = self._connect()
             except OSError:
                 client.close()
                 continue
@@ -70,6 +70,19 @@ class TcpRelay:
                 self._sockets.update((client, upstream))
             for src, dst in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _connect(self) -> socket.socket:
+        host, port = self.target
+        if port is not None:
+            return socket.create_connection((host, port), timeout=5)
+        upstream = socket.socket(socket.AF_UNIX)
+        upstream.settimeout(5)
+        try:
+            upstream.connect(host)
+        except OSError:
+            upstream.close()
+            raise
+        return upstream
 
     def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         try:

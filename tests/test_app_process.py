@@ -169,3 +169,43 @@ def test_on_postgresql_and_a_redis_server_then_clean_sigterm(tmp_path: Path) -> 
         redis.flushdb()
         redis.close()
         drop_pg_database(database_url)
+
+
+def _role_pid(parent: int, role: str) -> int | None:
+    """The live child of `parent` running `app.py <role>`."""
+    for pid in _children(parent):
+        try:
+            argv = (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if role.encode() in argv and _alive(pid):
+            return pid
+    return None
+
+
+def test_a_role_that_dies_is_started_again(tmp_path: Path) -> None:
+    """A crashed cron under `python app.py` would leave the sweeps dead while /healthz says 200."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(LAPOR_VAR_DIR=str(tmp_path / "var"), HTTP_PORT=str(port))
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: _health(port), timeout_s=90, interval_s=0.5)
+        crashed = wait_for(lambda: _role_pid(proc.pid, "cron"), timeout_s=30)
+        os.kill(crashed, signal.SIGKILL)
+        again = wait_for(lambda: _role_pid(proc.pid, "cron"), timeout_s=30)
+        assert again != crashed
+        proc.send_signal(signal.SIGINT)
+        stderr = _stopped(proc)
+    finally:
+        _kill_group(proc)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert f"cron role (pid={crashed}) exited with status -9" in stderr
+    assert not _alive(again)

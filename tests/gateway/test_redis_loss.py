@@ -77,6 +77,48 @@ def test_a_send_interrupted_mid_flight_fails_visibly(db: dict[str, str]) -> None
     assert claim.id == row.id
 
 
+def test_a_lost_send_job_is_found_behind_hundreds_of_rows_an_smpp_link_polls(
+    db: dict[str, str], sent: Recorder
+) -> None:
+    """SMPP links read the outbox themselves: their backlog must not hide a partner's reply."""
+    from models.db import session_scope
+
+    with session_scope() as session:
+        session.add_all(
+            OutboundMessage(
+                recipient=f"+62812990{n:05d}",
+                sender="1708",
+                text="Laporan Anda diterima",
+                template="test",
+                channel="smpp",
+                link="tsel",
+                next_attempt_at=utcnow() - timedelta(hours=1),
+                idempotency_key=f"smpp-backlog:{n}",
+            )
+            for n in range(600)  # above models.sweep.BATCH, and older than the reply
+        )
+    client = create_app().test_client()
+    partner_get(client, "Banjir di Kota Bekasi", CITIZEN)
+    get_redis().flushdb()
+    process_inbound([_inbound_id()])
+    get_redis().flushdb()  # the reply's send job is lost
+    worker = start_role(db, "worker")
+    try:
+        report = sweep_messages(now=_later())
+        wait_for(lambda: sent.to("/cgi-bin/sendsms"))  # the citizen gets the reply
+    finally:
+        stop_role(worker)
+    assert report.rewoken_outbound == 1
+    assert (
+        count(
+            OutboundMessage,
+            OutboundMessage.channel == "smpp",
+            OutboundMessage.status == OutboxStatus.QUEUED,
+        )
+        == 600
+    )
+
+
 def _inbound_id() -> int:
     from sqlalchemy import select
 

@@ -249,3 +249,33 @@ def test_the_cron_role_registers_the_deadline_sweep(
     assert "models.sweep.sweep_messages" in jobs
     job = deadlines.enqueue(get_redis())  # what the scheduler does every interval
     assert job.origin == MAINTENANCE_QUEUE and job.perform() == DeadlineReport()
+
+
+def test_an_overdue_complaint_behind_hundreds_already_reminded_is_escalated(officers) -> None:
+    """More than one batch of candidates that need nothing more must not hide an overdue one."""
+    crowd = 600  # above handlers.sla_sweep.BATCH
+    route = Route("PEKERJAAN_UMUM", "13.03", "PUPR.13.03", 1.0, "test", False)
+    with session_scope() as session:
+        filings = []
+        for n in range(crowd):
+            number = f"+62812990{n:05d}"
+            filings.append(
+                actions.Filing(
+                    actions.ensure_reporter(session, number),
+                    Channel("http", "telco-a", number),
+                    f"Jalan berlubang nomor {n} di Kabupaten Sijunjung",
+                    route,
+                    False,
+                    False,
+                    "",
+                )
+            )
+        actions.file_complaints(session, filings, now=wib(2026, 12, 22, 10))
+    overdue = file("Jembatan putus di Kabupaten Sijunjung", "PUPR.13.03", wib(2026, 12, 15, 10))
+
+    assert sweep_deadlines(wib(2026, 12, 29, 9)) == DeadlineReport(reminded=crowd, escalated=1)
+    assert holder(overdue) == ("PUPR.13", Status.ASSIGNED)
+    assert "kini ditangani Dinas PUPR Provinsi Sumatera Barat" in texts_to(CITIZEN)[-1]
+    assert sweep_deadlines(wib(2026, 12, 29, 10)) == DeadlineReport()  # each exactly once
+    reminders = [t for t in texts_to(OFFICERS["PUPR.13.03"]) if "Pengingat" in t]
+    assert len(reminders) == crowd
