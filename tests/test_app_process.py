@@ -93,8 +93,8 @@ def _own_redis_url() -> str:
     return f"{REDIS_SERVER}/{random.choice([n for n in range(1, 16) if str(n) != current])}"
 
 
-@pytest.mark.same_in_both_passes
-def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> None:
+def _embedded_app(tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    """`python app.py` on embedded defaults under `tmp_path`, and its HTTP port."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(LAPOR_VAR_DIR=str(tmp_path / "var"), HTTP_PORT=str(port))
@@ -106,6 +106,12 @@ def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> N
         text=True,
         start_new_session=True,  # a failed test kills the group: no worker outlives it
     )
+    return proc, port
+
+
+@pytest.mark.same_in_both_passes
+def test_fresh_start_on_embedded_defaults_then_clean_ctrl_c(tmp_path: Path) -> None:
+    proc, port = _embedded_app(tmp_path)
     try:
         health = wait_for(lambda: _health(port), timeout_s=90, interval_s=0.5)
         assert health["database"] == "ok" and health["redis"] == "ok"
@@ -183,19 +189,10 @@ def _role_pid(parent: int, role: str) -> int | None:
     return None
 
 
+@pytest.mark.same_in_both_passes
 def test_a_role_that_dies_is_started_again(tmp_path: Path) -> None:
     """A crashed cron under `python app.py` would leave the sweeps dead while /healthz says 200."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(LAPOR_VAR_DIR=str(tmp_path / "var"), HTTP_PORT=str(port))
-    proc = subprocess.Popen(
-        [sys.executable, "app.py"],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc, port = _embedded_app(tmp_path)
     try:
         wait_for(lambda: _health(port), timeout_s=90, interval_s=0.5)
         crashed = wait_for(lambda: _role_pid(proc.pid, "cron"), timeout_s=30)
