@@ -216,7 +216,7 @@ WITH sent AS (
     SET status = '{OutboxStatus.SENT}', sent_at = %(now)s, lease_until = NULL,
         last_error = NULL, external_ids = sent.external_ids
     FROM unnest(%(ids)s::integer[], %(ids_json)s::text[]) AS sent(id, external_ids)
-    WHERE m.id = sent.id AND m.status = '{OutboxStatus.SENDING}'
+    WHERE m.id = sent.id AND m.status IN ('{OutboxStatus.SENDING}', '{OutboxStatus.FAILED}')
     RETURNING m.id, m.channel, m.link)
 INSERT INTO outbound_segments (created_at, outbound_id, channel, link, external_id)
 SELECT %(now)s, sent.id, sent.channel, sent.link, segment.external_id
@@ -226,10 +226,15 @@ JOIN sent ON sent.id = segment.outbound_id
 """
 
 
+SENT_FROM = (OutboxStatus.SENDING, OutboxStatus.FAILED)  # see mark_sent
+
+
 def mark_sent(session: Session, outbound_id: int, external_ids: list[str]) -> None:
     """The carrier accepted the message: keep its ids for delivery receipts.
 
-    Like every outcome, only for a row still `sending` (see mark_retry).
+    For a row still `sending`, or one the sweep failed meanwhile ("may or may not have
+    it"): now we know it has it, and an operator must not send it again. Never a row queued
+    again (see mark_retry).
     """
     mark_sent_many(session, {outbound_id: external_ids})
 
@@ -281,7 +286,7 @@ def _update_sent(session: Session, now: datetime, ids_json: dict[int, str]) -> l
     return list(
         session.execute(
             update(MESSAGES)
-            .where(c.id.in_(list(ids_json)), c.status == OutboxStatus.SENDING)
+            .where(c.id.in_(list(ids_json)), c.status.in_(SENT_FROM))
             .values(
                 status=OutboxStatus.SENT,
                 sent_at=now,

@@ -109,8 +109,9 @@ def test_an_operator_can_retry_a_failed_row_and_it_is_sent(client, sent: Recorde
 
 def test_a_late_outcome_does_not_undo_the_sweeps_failure(db: dict[str, str]) -> None:
     """The sweep failed a send whose lease expired ("may or may not have it"); the send's own
-    outcome arrives after: the row stays failed with the sweep's reason, and is not queued to
-    be sent a second time."""
+    outcome arrives after: a retry or a failure leaves it failed with the sweep's reason, not
+    queued to be sent a second time; the carrier's acceptance makes it sent, with its id, so
+    that nobody sends it again by hand and its receipt finds it."""
     from sqlalchemy import update
 
     from models.db import session_scope
@@ -128,10 +129,13 @@ def test_a_late_outcome_does_not_undo_the_sweeps_failure(db: dict[str, str]) -> 
         assert mark_retry(session, outbound_id, "twilio 503: try later") is None
     with session_scope() as session:
         mark_failed(session, outbound_id, "twilio 400 code 21211: invalid number")
+    row = outbox_rows()[0]
+    assert (row.status, row.last_error, row.external_ids) == (OutboxStatus.FAILED, swept, "[]")
     with session_scope() as session:
         mark_sent(session, outbound_id, ["SM" + "2" * 32])
     row = outbox_rows()[0]
-    assert (row.status, row.last_error, row.external_ids) == (OutboxStatus.FAILED, swept, "[]")
+    assert (row.status, row.last_error) == (OutboxStatus.SENT, None)
+    assert row.external_ids == f'["SM{"2" * 32}"]'
 
 
 def test_rq_killing_a_send_job_does_not_queue_its_row_again(
