@@ -213,13 +213,26 @@ def _mark_failed_safely(inbound_id: int, exc: Exception) -> None:
 
 
 def _mark_failed(inbound_id: int, exc: Exception) -> None:
-    """Keep the message, visible to operators, and tell the citizen it is safe with us."""
+    """Keep the message, visible to operators, and tell the citizen it is safe with us.
+
+    Only while it still waits, checked by the UPDATE itself: another worker may have
+    claimed and filed it meanwhile, and a read-then-write turned its `processed` into
+    `failed` (a filed complaint, a "temporary error" SMS, and a second complaint on retry).
+    """
     with session_scope() as session:
-        inbound = session.get(InboundMessage, inbound_id)
-        if inbound is None or inbound.state == InboundState.PROCESSED:
+        failed = session.scalars(
+            update(InboundMessage)
+            .where(
+                InboundMessage.id == inbound_id,
+                InboundMessage.state == InboundState.RECEIVED,
+            )
+            .values(state=InboundState.FAILED, error=f"{type(exc).__name__}: {exc}"[:1000])
+            .returning(InboundMessage)
+            .execution_options(synchronize_session=False)
+        ).all()
+        if not failed:
             return
-        inbound.state = InboundState.FAILED
-        inbound.error = f"{type(exc).__name__}: {exc}"[:1000]
+        (inbound,) = failed
         actions.queue_sms(
             session,
             to=Channel(inbound.channel, inbound.link, inbound.sender),

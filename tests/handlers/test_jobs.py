@@ -259,3 +259,21 @@ def _store_some(link: str, n: int) -> list[int]:
     first = {"before": 1, "again": 2, "after": 3}[link]
     texts = [(f"+6281234{first}{i:05d}", TEXTS["+6281234560001"]) for i in range(n)]
     return store_texts(texts, link)
+
+
+def test_a_message_another_worker_takes_meanwhile_is_not_marked_failed(db: dict[str, str]) -> None:
+    """Its one-by-one retry failed, and before it was marked failed another worker claimed and
+    filed it: a read-then-write turned that `processed` into `failed`, with a "temporary error"
+    SMS for a filed complaint, and a second complaint when an operator retried it."""
+    (inbound_id,) = store_texts([("+6281234560009", "Jalan rusak di Kota Padang")], "race")
+    with session_scope() as other:  # the other worker's group, not committed yet
+        assert [m.id for m in jobs.claim_oldest(other, 10)] == [inbound_id]
+        failing = threading.Thread(
+            target=jobs._mark_failed, args=(inbound_id, RuntimeError("a bug"))
+        )
+        failing.start()
+        failing.join(1.0)  # it waits for the other's commit
+    failing.join(30)
+    assert not failing.is_alive()
+    assert count(InboundMessage, InboundMessage.state == "processed") == 1
+    assert outbox_rows() == []  # no "temporary error" for a message that was handled
