@@ -97,11 +97,9 @@ def as_reporter(session: Session, parsed: Parsed, officer: Officer) -> bool:
     """An officer's BALAS or INFO naming a complaint they filed themselves: a citizen's, so
     their information reaches the agency instead of being relayed back to them. (TERIMA,
     SELESAI and the like on it are refused: models.officers.may_act.)"""
-    if parsed.kind in OFFICER_ONLY or parsed.tracking is None:
+    if parsed.kind in OFFICER_ONLY:
         return False
-    complaint = session.scalar(
-        select(Complaint).where(Complaint.tracking_number == parsed.tracking)
-    )
+    complaint = _by_tracking(session, parsed.tracking)
     return complaint is not None and reported_it(officer, complaint)
 
 
@@ -113,8 +111,7 @@ def names_no_complaint(session: Session, parsed: Parsed) -> bool:
         return False
     if parsed.tracking < FIRST_TRACKING_NUMBER:
         return True
-    found = select(Complaint.id).where(Complaint.tracking_number == parsed.tracking)
-    return bool(parsed.text) and session.scalar(found) is None
+    return bool(parsed.text) and _by_tracking(session, parsed.tracking) is None
 
 
 def _by_tracking(session: Session, tracking: int | None) -> Complaint | None:

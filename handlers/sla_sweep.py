@@ -44,8 +44,8 @@ def sweep_deadlines(now: datetime | None = None) -> DeadlineReport:
     """
     now = now or utcnow()
     outcomes: Counter[str] = Counter()
-    after = 0
-    while batch := _candidates(now, after):
+    after, closable_before = 0, _closable_before(now)
+    while batch := _candidates(now, closable_before, after):
         for complaint_id in batch:
             outcome = _apply_locked(complaint_id, now)
             if outcome:
@@ -83,7 +83,7 @@ def _closable_before(now: datetime) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), sla.WIB).astimezone(UTC)
 
 
-def _candidates(now: datetime, after: int) -> list[int]:
+def _candidates(now: datetime, closable_before: datetime, after: int) -> list[int]:
     """The next complaints by id that may need something; `_apply` decides exactly, locked.
 
     Overdue complaints with no active agency above them (nobody to escalate
@@ -112,7 +112,7 @@ def _candidates(now: datetime, after: int) -> list[int]:
                         deadline_near(Status.IN_PROGRESS, Complaint.followup_due_at),
                         and_(
                             Complaint.status == Status.DONE,
-                            Complaint.done_at < _closable_before(now),
+                            Complaint.done_at < closable_before,
                         ),
                     ),
                 )

@@ -39,6 +39,18 @@ def normalize(raw: str, region: str = "ID") -> str | None:
     return _parsed(digits, region)
 
 
+INDONESIAN_SPELLINGS = ("+62", "62", "0")  # how Indonesian operators write a subscriber
+
+
+def indonesian(raw: str) -> str | None:
+    """E.164 when `raw` is an Indonesian number as operators spell it (+62, 62 or 0...), else
+    None (a national number never starts with 0: 0012... is no +62012...)."""
+    if not raw.strip().startswith(INDONESIAN_SPELLINGS):
+        return None
+    e164 = normalize(raw)
+    return e164 if e164 and _INDONESIAN_E164.fullmatch(e164) else None
+
+
 def _parsed(digits: str, region: str) -> str | None:
     if digits[0].isdigit() and digits.startswith("62"):
         digits = "+" + digits

@@ -237,6 +237,7 @@ class Session(threading.Thread):
         stopping_until: float | None = None
         while True:
             now = time.monotonic()
+            self._flush_replies(client, generation)
             if self.stop_event.is_set():
                 # Stopping: nothing more goes out, and what is in flight gets its answer
                 # (a deploy would otherwise fail a window of replies the SMSC has taken).
@@ -244,9 +245,7 @@ class Session(threading.Thread):
                     stopping_until = now + min(self.link.response_timeout_s, STOP_WAIT_S)
                     next_submit_at = float("inf")
                 if submitter is None or not submitter.inflight or now >= stopping_until:
-                    self._flush_replies(client, generation)
                     return
-            self._flush_replies(client, generation)
             if submitter is not None and now >= next_submit_at:
                 next_submit_at = self._submit(client, submitter, now)
             if enquire and now - enquire[1] > self.link.response_timeout_s:

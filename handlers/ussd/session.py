@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import asdict
 
 from redis.exceptions import RedisError
@@ -31,15 +30,13 @@ from handlers.ussd.filing import Caller
 from handlers.ussd.menu import Reply, State, advance, show
 from handlers.ussd.screens import screen
 from models.db import session_scope
-from models.phone import mask, normalize
+from models.phone import indonesian, mask
 from models.queues import get_redis
 
 log = logging.getLogger(__name__)
 
 SESSION_TTL_S = 600  # networks end a USSD session within ~3 minutes; retries come sooner
 KEY = "lapor:ussd:{session_id}:{phone}"  # phone: E.164, so no `:` and one key for any spelling
-INDONESIAN_SPELLINGS = ("+62", "62", "0")  # how Indonesian operators write a subscriber
-INDONESIAN_E164 = re.compile(r"\+62[1-9][0-9]+")  # a national number never starts with 0
 
 
 def respond(session_id: str, phone: str, service_code: str, text: str) -> tuple[str, bool]:
@@ -57,14 +54,6 @@ def respond(session_id: str, phone: str, service_code: str, text: str) -> tuple[
         log.exception("ussd session=%s from=%s failed", session_id, mask(msisdn))
         reply = Reply(screen("busy"), end=True)
     return reply.text, reply.end
-
-
-def indonesian(phone: str) -> str | None:
-    """The caller's number in E.164 when it is Indonesian (+62, 62 or 0...), else None."""
-    if not phone.strip().startswith(INDONESIAN_SPELLINGS):
-        return None
-    msisdn = normalize(phone)
-    return msisdn if msisdn and INDONESIAN_E164.fullmatch(msisdn) else None
 
 
 def _respond(caller: Caller, text: str) -> Reply:

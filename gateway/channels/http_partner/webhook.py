@@ -20,9 +20,8 @@ from flask import Blueprint, Response, request
 
 from config.settings import get_settings
 from gateway.channels.http_partner import CHANNEL, Partner, partner_by_token
+from gateway.channels.receipts import record_receipt_waiting
 from gateway.intake import Inbound, TemporarilyUnavailable, accept
-from models import outbox
-from models.db import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +37,6 @@ KANNEL_DLR = {
     "16": "rejected",
 }
 ANONYMOUS_ID_WINDOW_S = 600
-# A report can overtake the commit of its own send (Kannel answers sendsms at once, and a fast
-# SMSC reports at once; Twilio's callbacks too): an unknown id is looked up again for this long
-# before it is dropped (record_receipt_waiting).
-RECEIPT_WAIT_S, RECEIPT_POLL_S = 3.0, 0.1
 KANNEL_UCS2 = "2"  # Kannel's %c: 0 7-bit, 1 8-bit, 2 UCS-2
 UCS2_NAMES = {"UCS-2", "UCS2"}  # not Python codec names
 
@@ -125,27 +120,6 @@ def incoming() -> Response:
     except TemporarilyUnavailable:
         return Response("try again", status=503, mimetype="text/plain")
     return _empty()
-
-
-def record_receipt_waiting(
-    channel: str, link: str, external_id: str, state: str, error: str | None = None
-) -> bool:
-    """outbox.record_receipt, looking an unknown id up again for RECEIPT_WAIT_S (each time in a
-    new transaction, to see the send's commit) before giving up: False then."""
-    deadline = time.monotonic() + RECEIPT_WAIT_S
-    while True:
-        with session_scope() as session:
-            known = outbox.record_receipt(
-                session,
-                channel=channel,
-                link=link,
-                external_id=external_id,
-                state=state,
-                error=error,
-            )
-        if known or time.monotonic() >= deadline:
-            return known
-        time.sleep(RECEIPT_POLL_S)
 
 
 @bp.route("/sms/http/dlr", methods=["GET", "POST"])

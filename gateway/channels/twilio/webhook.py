@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 from twilio.request_validator import RequestValidator
 
 from config.settings import get_settings
-from gateway.channels.http_partner.webhook import record_receipt_waiting
+from gateway.channels.receipts import record_receipt_waiting
 from gateway.intake import Inbound, TemporarilyUnavailable, accept
 
 log = logging.getLogger(__name__)
