@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
@@ -136,7 +137,27 @@ def wake_outbox(rows: Iterable[tuple[int, str, str]]) -> None:
                 enqueue(OUTBOUND_QUEUE, SEND_JOB, batch, job_timeout=SEND_JOB_TIMEOUT_S)
 
 
-def link_states() -> dict[str, object]:
-    """What each transport link last reported about itself (bound, reconnecting...)."""
-    raw = get_redis().hgetall(LINK_STATE_KEY)
-    return {k.decode(): json.loads(v) for k, v in raw.items()}
+# A link reports every 10 s (gateway/smpp/link.py HEARTBEAT_S). One silent this long has no
+# process running it: killed, or taken out of SMPP_LINKS. It is not bound, whatever it said.
+LINK_SILENT_S = 60.0
+
+
+def link_states(now: float | None = None) -> dict[str, dict[str, Any]]:
+    """What each transport link last reported about itself (bound, reconnecting...),
+    whether a process still runs it (`running`) and how long ago it said so (`silent_s`)."""
+    now = time.time() if now is None else now
+    states: dict[str, dict[str, Any]] = {}
+    for name, raw in get_redis().hgetall(LINK_STATE_KEY).items():
+        state = json.loads(raw)
+        silent_s = now - float(state.get("at", 0))
+        state["silent_s"] = round(silent_s)
+        if not (state.get("running", True) and silent_s < LINK_SILENT_S):
+            state |= {"running": False, "bound": False}
+        states[name.decode()] = state
+    return states
+
+
+def forget_links(names: Iterable[str]) -> None:
+    """Drop the states of links nobody runs any more (their last word stays until then)."""
+    if names := list(names):
+        get_redis().hdel(LINK_STATE_KEY, *names)

@@ -10,13 +10,20 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from models.base import in_state, utcnow
 from models.db import session_scope
 from models.inbound import InboundMessage, InboundState
 from models.outbox import OutboundMessage, OutboxStatus
-from models.queues import INBOUND_JOB, INBOUND_QUEUE, enqueue, wake_outbox
+from models.queues import (
+    INBOUND_JOB,
+    INBOUND_QUEUE,
+    enqueue,
+    forget_links,
+    link_states,
+    wake_outbox,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +32,9 @@ BATCH = 500
 # SMPP links read the outbox themselves every second (gateway/smpp/link.py POLL_S): waking
 # them is never needed, and their rows must not fill the batch ahead of rows that are.
 POLLED_CHANNEL = "smpp"
+# Waiting this long for an SMPP link no process runs: the row goes out through one that runs.
+STRANDED_AFTER = timedelta(minutes=5)
+FORGET_LINK_AFTER_S = 86_400.0  # a link silent this long leaves /healthz and /metrics
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class SweepReport:
     expired_leases: int
     rewoken_outbound: int
     requeued_inbound: int
+    moved_outbound: int = 0
 
 
 def sweep_messages(now: datetime | None = None) -> SweepReport:
@@ -81,7 +92,54 @@ def sweep_messages(now: datetime | None = None) -> SweepReport:
         wake_outbox(due)
     if stale_inbound:
         enqueue(INBOUND_QUEUE, INBOUND_JOB, stale_inbound)
-    report = SweepReport(expired, len(due), len(stale_inbound))
-    if expired or due or stale_inbound:
+    report = SweepReport(expired, len(due), len(stale_inbound), move_stranded(now))
+    if expired or due or stale_inbound or report.moved_outbound:
         log.warning("sweep recovered %s", report)
     return report
+
+
+def move_stranded(now: datetime) -> int:
+    """Replies queued for an SMPP link that no process runs go out through one that runs.
+
+    A complaint's news goes back the way it came in, for as long as it is
+    open: once its link is taken out of SMPP_LINKS (or renamed, or its
+    process is gone) every status change for it would wait in the outbox for
+    ever, and nobody would see it. How many rows moved.
+    """
+    try:
+        states = link_states()
+    except Exception:  # noqa: BLE001 - Redis away: nothing known of the links, nothing moved
+        log.warning("sweep: link states unavailable, stranded replies not looked for")
+        return 0
+    running = sorted(
+        (n for n, s in states.items() if s["running"]), key=lambda n: (not states[n]["bound"], n)
+    )
+    forget_links(
+        n for n, s in states.items() if not s["running"] and s["silent_s"] > FORGET_LINK_AFTER_S
+    )
+    waiting = (
+        in_state(OutboundMessage.status, OutboxStatus.QUEUED),
+        OutboundMessage.channel == POLLED_CHANNEL,
+        OutboundMessage.next_attempt_at < now - STRANDED_AFTER,
+        OutboundMessage.link.not_in(running),
+    )
+    with session_scope() as session:
+        query = select(OutboundMessage.link, func.count()).where(*waiting)
+        stranded = dict(session.execute(query.group_by(OutboundMessage.link)).tuples().all())
+        if not stranded:
+            return 0
+        if not running:
+            log.warning("sweep: %s replies wait for SMPP links, and none is running", stranded)
+            return 0
+        moved = session.execute(
+            update(OutboundMessage)
+            .where(*waiting)
+            .values(link=running[0])
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    log.warning(
+        "sweep: replies queued for SMPP links no process runs %s now go through link %s",
+        stranded,
+        running[0],
+    )
+    return moved

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # the outbox is read at least this often, whatever Redis says
 RENEW_EVERY_S = LEASE.total_seconds() / 4  # leases of held rows are extended this often
+# The link's state is published again this often, bound or not: a link whose process was
+# killed, or that was taken out of SMPP_LINKS, falls silent (models.queues.LINK_SILENT_S).
+HEARTBEAT_S = 10.0
 
 
 class Link:
@@ -86,6 +89,7 @@ class Link:
         self._db_stop.set()
         self.db.join(max(0.1, deadline - time.monotonic()))
         self.waker.close(max(0.1, deadline - time.monotonic()))
+        self._heartbeat(running=False)  # its queued replies may now go another way (the sweep)
 
     def bound(self) -> bool:
         return all(session.bound.is_set() for session in self.sessions)
@@ -96,16 +100,26 @@ class Link:
     def _on_state(self, role: str, bound: bool, detail: str) -> None:
         with self._state_lock:
             self._states[role] = (bound, detail)
-            state = {
-                "bound": all(b for b, _ in self._states.values())
-                and len(self._states) == len(self.sessions),
-                "sessions": {r: {"bound": b, "detail": d} for r, (b, d) in self._states.items()},
-                "at": time.time(),
-            }
-            try:
-                self.redis.hset(LINK_STATE_KEY, self.config.name, json.dumps(state))
-            except RedisError:
-                log.debug("link %s: state not published, Redis unavailable", self.config.name)
+            self._publish()
+
+    def _heartbeat(self, running: bool = True) -> None:
+        with self._state_lock:
+            self._publish(running)
+
+    def _publish(self, running: bool = True) -> None:
+        """The state of every session, with the time it was true (under _state_lock)."""
+        state = {
+            "running": running,
+            "bound": running
+            and all(b for b, _ in self._states.values())
+            and len(self._states) == len(self.sessions),
+            "sessions": {r: {"bound": b, "detail": d} for r, (b, d) in self._states.items()},
+            "at": time.time(),
+        }
+        try:
+            self.redis.hset(LINK_STATE_KEY, self.config.name, json.dumps(state))
+        except RedisError:
+            log.debug("link %s: state not published, Redis unavailable", self.config.name)
 
     def _feed(self) -> None:
         """Claim outbox rows whenever the send job wakes us (or every POLL_S) and there is room."""
@@ -113,10 +127,15 @@ class Link:
         key = SMPP_OUT_KEY.format(link=self.config.name)
         more = False
         renew_at = time.monotonic() + RENEW_EVERY_S
+        beat_at = 0.0
         while not self.stop_event.is_set():
             try:
-                if time.monotonic() >= renew_at:
-                    renew_at = time.monotonic() + RENEW_EVERY_S
+                now = time.monotonic()
+                if now >= beat_at:
+                    beat_at = now + HEARTBEAT_S
+                    self._heartbeat()
+                if now >= renew_at:
+                    renew_at = now + RENEW_EVERY_S
                     self._renew_leases()
                 with self.submitter.space:
                     if self.submitter.room() <= 0:
