@@ -661,10 +661,15 @@ def accept_complaint(
 def set_complaint_type(
     session: Session, complaint: Complaint, officer: Officer, complaint_type: str
 ) -> None:
-    """A dispute or a field inspection needs longer: the follow-up time counts anew from acceptance."""
+    """A dispute or a field inspection needs longer: the follow-up time counts anew from acceptance.
+
+    The citizen was told the date at acceptance: a date that moves is theirs to know,
+    or they would take the complaint for overdue (or wait past it).
+    """
+    told = complaint.followup_due_at
     complaint.complaint_type = complaint_type
     complaint.followup_due_at = sla.followup_due(complaint.accepted_at or utcnow(), complaint_type)
-    record_event(
+    event = record_event(
         session,
         complaint,
         actor=_actor(officer),
@@ -672,6 +677,16 @@ def set_complaint_type(
         before=complaint.status,
         note=complaint_type,
     )
+    if complaint.followup_due_at != told:
+        tell_reporter(
+            session,
+            complaint,
+            template="citizen_type_set",
+            key=_event_key(session, event),
+            agency=officer.agency.name,
+            ctype=sla.rules().types[complaint_type].label,
+            date=sla.local_date(complaint.followup_due_at),
+        )
 
 
 def relay_officer_reply(

@@ -307,4 +307,11 @@ def test_dispute_and_field_inspection_set_the_follow_up_time_info_shows_it(
     info = phones.say(PUPR, f"INFO {n}")
     assert f"jenis pemeriksaan lapangan, batas {sla.local_date(due)}." in info
     assert f"Rute: {explanation}" in info
-    phones.quiet(PUPR)  # a new type is the agency's business: the citizen hears nothing
+    told = phones.next(CITIZEN)  # the date the citizen was given moved: they hear the new one
+    assert (
+        f"menetapkan jenisnya pemeriksaan lapangan. Batas tindak lanjut kini {sla.local_date(due)}."
+        in told
+    )
+    again = phones.say(PUPR, f"TERIMA {n} LAPANGAN")  # the same type again moves nothing
+    assert f"kini pemeriksaan lapangan; batas tindak lanjut {sla.local_date(due)}." in again
+    phones.quiet(PUPR)  # and the citizen is not told twice
