@@ -63,6 +63,9 @@ class Settings:
     twilio_auth_token: str | None
     twilio_from: str | None
     twilio_api_base: str | None
+    # The SharedKey secret of a Twilio Webhooks Rule: requests it signs (header
+    # X-Twilio-Webhooks-Signature-Settings, HMAC-SHA256) are checked with it, not the auth token.
+    twilio_webhook_shared_key: str | None = None
     smpp_links: list[dict[str, Any]] = field(default_factory=list)
     http_partners: list[dict[str, Any]] = field(default_factory=list)
     log_level: str = "INFO"
@@ -113,6 +116,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
         twilio_from=env.get("TWILIO_FROM") or None,
         twilio_api_base=env.get("TWILIO_API_BASE") or None,
+        twilio_webhook_shared_key=env.get("TWILIO_WEBHOOK_SHARED_KEY") or None,
         smpp_links=_json_list(env, "SMPP_LINKS"),
         http_partners=_json_list(env, "HTTP_PARTNERS"),
         log_level=env.get("LOG_LEVEL", "INFO"),

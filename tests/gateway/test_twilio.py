@@ -98,6 +98,53 @@ def test_signature_over_other_fields_is_refused(client) -> None:
     assert count(InboundMessage) == 1
 
 
+SHARED_KEY = "webhooks-rule-shared-key"
+
+
+def _rule_signed(params: dict[str, str], secret: str = SHARED_KEY) -> dict[str, str]:
+    """The headers of a request a Twilio Webhooks Rule signs: HMAC-SHA256 with its SharedKey."""
+    from twilio.request_validator import RequestValidator
+
+    from channels import PUBLIC_URL
+
+    signature = RequestValidator(secret).compute_signature(
+        PUBLIC_URL + "/sms/twilio", params, "HMAC_SHA256"
+    )
+    return {
+        "X-Twilio-Signature": signature,
+        "X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256",
+    }
+
+
+@pytest.fixture()
+def shared_key(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TWILIO_WEBHOOK_SHARED_KEY", SHARED_KEY)
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_a_message_signed_by_a_webhooks_rule_files_a_complaint(client, shared_key) -> None:
+    """An operator who signs the webhook URL with a Webhooks Rule lost every SMS to a 403."""
+    from channels import TWILIO_TOKEN
+
+    text = "Lampu penerangan jalan mati di Kecamatan Padang Timur Kota Padang"
+    params = twilio_params(text, CITIZEN)
+    assert client.post("/sms/twilio", data=params, headers=_rule_signed(params)).status_code == 200
+    complaint_by_text(text)
+    other = twilio_params("pungli", CITIZEN)
+    by_token = _rule_signed(other, secret=TWILIO_TOKEN)  # the Rule's header, not its key
+    assert client.post("/sms/twilio", data=other, headers=by_token).status_code == 403
+    assert count(InboundMessage) == 1
+
+
+def test_a_rule_signed_message_without_the_shared_key_set_is_refused(client) -> None:
+    params = twilio_params("pungli", CITIZEN)
+    assert client.post("/sms/twilio", data=params, headers=_rule_signed(params)).status_code == 403
+    assert count(InboundMessage) == 0
+
+
 def test_a_replayed_signed_request_creates_no_second_complaint(client, sent: Recorder) -> None:
     params = twilio_params("Sampah menumpuk di pasar Kota Padang", CITIZEN)
     for _ in range(3):

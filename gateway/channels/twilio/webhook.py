@@ -9,7 +9,11 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, request
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import (
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
 
 from config.settings import get_settings
 from gateway.channels.receipts import record_receipt_waiting
@@ -41,11 +45,20 @@ def _signed_url() -> str:
 
 
 def _verified() -> bool:
-    token = get_settings().twilio_auth_token
+    """X-Twilio-Signature: HMAC-SHA1 with the auth token, or, for a URL a Webhooks Rule
+    matches (it says so in X-Twilio-Webhooks-Signature-Settings), the Rule's algorithm with
+    its SharedKey."""
+    settings = get_settings()
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not token or not signature:
+    rule = request.headers.get(SIGNATURE_SETTINGS_HEADER)
+    secret = settings.twilio_webhook_shared_key if rule else settings.twilio_auth_token
+    if rule and not secret:
+        log.error("twilio webhook signed by a Webhooks Rule: set TWILIO_WEBHOOK_SHARED_KEY")
+    if not secret or not signature:
         return False
-    return RequestValidator(token).validate(_signed_url(), request.form.to_dict(), signature)
+    return RequestValidator(secret).validate(
+        _signed_url(), request.form.to_dict(), signature, get_signature_algorithm(rule)
+    )
 
 
 @bp.post("/sms/twilio")
