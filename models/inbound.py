@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -12,6 +13,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from models.base import Base, utcnow
 from models.db import InsertSkippingDuplicates, driver_sql, on_postgresql
+
+EXTERNAL_ID_CHARS = 128  # the column's size
+
+
+def external_key(given: str) -> str:
+    """A carrier's message id as stored: whole when it fits, else its start and a digest of
+    all of it. Cut to the column's size, two ids alike in their first 128 characters were
+    one message, and the second one was dropped as a repeat."""
+    if len(given) <= EXTERNAL_ID_CHARS:
+        return given
+    digest = hashlib.sha256(given.encode()).hexdigest()
+    return f"{given[: EXTERNAL_ID_CHARS - len(digest) - 1]}~{digest}"
 
 
 class InboundState(StrEnum):
@@ -36,7 +49,7 @@ class InboundMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     link: Mapped[str] = mapped_column(String(64))
-    external_id: Mapped[str] = mapped_column(String(128))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_CHARS))
     sender: Mapped[str] = mapped_column(String(64))
     recipient: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)

@@ -104,6 +104,16 @@ def test_repeated_delivery_of_the_same_id_is_one_complaint(client, sent: Recorde
     assert len(outbox_rows()) == 1
 
 
+def test_long_ids_alike_in_their_first_128_characters_are_two_messages(client) -> None:
+    """Cut to the column's size they were one id, and the second complaint was dropped."""
+    prefix = "kannel-smsc-telkomsel-jakarta-" * 5
+    first, second = "Jalan rusak di Kota Padang", "Sampah menumpuk di Kota Bukittinggi"
+    for text, msg_id in [(first, prefix + "1"), (second, prefix + "2"), (second, prefix + "2")]:
+        assert partner_get(client, text, CITIZEN, msg_id=msg_id).status_code == 200
+    complaint_by_text(first), complaint_by_text(second)
+    assert count(InboundMessage) == 2  # and the repeat of the second is still a repeat
+
+
 def test_delivery_report_marks_the_reply_delivered(client, sent: Recorder) -> None:
     partner_get(client, "Sampah tidak diangkut di Kota Bogor", CITIZEN)
     request = wait_for(lambda: sent.to("/cgi-bin/sendsms"))[0]

@@ -22,6 +22,7 @@ from config.settings import get_settings
 from gateway.channels.http_partner import CHANNEL, Partner, partner_by_token
 from gateway.channels.receipts import record_receipt_waiting
 from gateway.intake import Inbound, TemporarilyUnavailable, accept
+from models.inbound import external_key
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,9 @@ def incoming() -> Response:
         else _decode(raw_text, request.values.get("coding", ""), request.values.get("charset", ""))
     )
     external_id = request.values.get("id", "").strip() or _fallback_id(sender, recipient, text)
-    message = Inbound(CHANNEL, partner.name, external_id[:128], sender[:64], recipient[:32], text)
+    message = Inbound(
+        CHANNEL, partner.name, external_key(external_id), sender[:64], recipient[:32], text
+    )
     try:
         accept(message)
     except TemporarilyUnavailable:
