@@ -12,11 +12,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config.settings import get_settings
 from models.actions import record_event
+from models.agencies import Officer
 from models.base import utcnow
 from models.complaints import OPEN_STATUSES, Complaint, ComplaintEvent
 from models.db import session_scope
@@ -131,30 +132,73 @@ def erase_reporter(session: Session, number: str, *, actor: str = "admin") -> bo
 
 
 def apply_retention(session: Session, days: int, now: datetime | None = None) -> int:
-    """Erase reporters whose complaints are all closed and silent for `days` days; how many.
+    """Erase the numbers silent for `days` days; how many.
 
-    A complaint still open keeps its reporter whatever its age: the agency's answer must
-    reach them (an erased reply address would lose it).
+    A reporter goes once every complaint of theirs is closed and none changed
+    within the period: a complaint still open keeps its reporter whatever its
+    age (the agency's answer must reach them, an erased reply address would
+    lose it). Silent means they texted nothing either: a CEK keeps them. A
+    number that texted but never filed (CEK, INFO, an empty message) goes
+    once its last message is that old too; an officer's number stays.
     """
     cutoff = (now or utcnow()) - timedelta(days=days)
-    still_open = (
+    kept = (
         select(Complaint.id)
-        .where(Complaint.reporter_id == Reporter.id, Complaint.status.in_(OPEN_STATUSES))
+        .where(
+            Complaint.reporter_id == Reporter.id,
+            Complaint.status.in_(OPEN_STATUSES) | (Complaint.updated_at >= cutoff),
+        )
         .exists()
     )
-    last_complaint = (
-        select(Complaint.reporter_id, func.max(Complaint.updated_at).label("last"))
-        .group_by(Complaint.reporter_id)
-        .subquery()
-    )
     stale = session.scalars(
-        select(Reporter.msisdn)
-        .join(last_complaint, last_complaint.c.reporter_id == Reporter.id)
-        .where(last_complaint.c.last < cutoff, ~Reporter.msisdn.startswith("erased:"), ~still_open)
+        select(Reporter.msisdn).where(
+            ~Reporter.msisdn.startswith("erased:"),
+            ~kept,
+            Reporter.msisdn.not_in(select(Officer.msisdn)),  # their own complaint made them one
+        )
     ).all()
-    for msisdn in stale:
-        erase_reporter(session, msisdn.removeprefix("raw:"), actor="retention")
-    return len(stale)
+    numbers = [msisdn.removeprefix("raw:") for msisdn in stale]
+    numbers += _strangers(session, cutoff)
+    erased = [n for n in numbers if not _wrote_since(session, n, cutoff)]
+    for number in erased:
+        erase_reporter(session, number, actor="retention")
+    return len(erased)
+
+
+def _strangers(session: Session, cutoff: datetime) -> list[str]:
+    """Numbers with messages older than `cutoff` that are neither reporters nor officers."""
+    seen: set[str] = set()
+    strangers: list[str] = []
+    old_senders = session.scalars(
+        select(InboundMessage.sender)
+        .where(InboundMessage.received_at < cutoff, ~InboundMessage.sender.startswith("erased:"))
+        .distinct()
+    ).all()
+    for sender in old_senders:
+        key = reporter_key(sender)
+        if key in seen:
+            continue
+        seen.add(key)
+        known = session.scalar(select(Reporter.id).where(Reporter.msisdn == key)) or (
+            session.scalar(select(Officer.id).where(Officer.msisdn == key))
+        )
+        if known is None:
+            strangers.append(sender)
+    return strangers
+
+
+def _wrote_since(session: Session, number: str, since: datetime) -> bool:
+    """Did `number` (any spelling) text us at or after `since`?"""
+    return (
+        session.scalar(
+            select(InboundMessage.id)
+            .where(
+                InboundMessage.sender.in_(spellings(number)), InboundMessage.received_at >= since
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def retention_job() -> int:

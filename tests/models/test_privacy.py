@@ -91,3 +91,48 @@ def test_retention_erases_only_reporters_silent_for_longer_than_the_period(
         assert apply_retention(session, days=30, now=later) == 1
     with session_scope() as session:
         assert export_reporter(session, NUMBER) is None
+
+
+def _age_everything(days: int) -> None:
+    """As if every complaint and message were `days` days old."""
+    from models.inbound import InboundMessage
+
+    past = utcnow() - timedelta(days=days)
+    with session_scope() as session:
+        session.execute(Complaint.__table__.update().values(updated_at=past))
+        session.execute(InboundMessage.__table__.update().values(received_at=past))
+
+
+def test_a_reporter_who_still_texts_is_kept(client, sent: Recorder) -> None:
+    """Their complaint closed long ago, but they checked on it this week: not silent."""
+    complaint = _file(client, sent, "Pungli di Kantor Kecamatan Medan Baru")
+    with session_scope() as session:
+        session.get(Complaint, complaint.id).status = Status.CLOSED
+    _age_everything(40)
+    assert partner_get(client, f"CEK {complaint.tracking_number}", NUMBER).status_code == 200
+    with session_scope() as session:
+        assert apply_retention(session, days=30) == 0
+        assert export_reporter(session, NUMBER) is not None
+    with session_scope() as session:  # a month after that CEK
+        assert apply_retention(session, days=30, now=utcnow() + timedelta(days=31)) == 1
+        assert export_reporter(session, NUMBER) is None
+
+
+def test_a_number_that_never_filed_is_erased_once_silent_and_officers_stay(client) -> None:
+    """CEK, INFO, an empty SMS: the number was kept for ever, though nothing needed it."""
+    from models.admin import add_officer
+
+    from support import wait_for
+
+    officer = "081234567841"
+    with session_scope() as session:
+        add_officer(session, agency_code="PUPR.13.08", msisdn=officer)
+    for number, text in [(NUMBER, "INFO"), (NUMBER, "CEK"), (officer, "DAFTAR")]:
+        assert partner_get(client, text, number).status_code == 200
+    wait_for(lambda: len([v for v in _every_text_value() if v.startswith("LAPOR!")]) >= 3)
+    _age_everything(40)
+    with session_scope() as session:
+        assert apply_retention(session, days=30) == 1
+    stored = " ".join(_every_text_value())
+    assert "1234567840" not in stored  # the citizen's number, in any spelling, in any table
+    assert "1234567841" in stored  # the officer's messages are the agency's record
