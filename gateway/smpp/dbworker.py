@@ -1,7 +1,7 @@
 """The link's database thread: group commits of MO, receipts and send outcomes, then the acks.
 
-Everything a deliver_sm carries is committed before its deliver_sm_resp goes
-out; while the database is down the SMSC gets ESME_RX_T_APPN so it re-delivers.
+Everything a deliver_sm (or data_sm) carries is committed before it is answered;
+while the database is down the SMSC gets ESME_RX_T_APPN so it re-delivers.
 Batching many deliver_sm into one transaction is what keeps a link fast.
 """
 
@@ -128,7 +128,7 @@ class DbWorker(threading.Thread):
         self.outage.down(
             exc,
             {
-                "deliver_sm answered ESME_RX_T_APPN": len(delivered),
+                "deliver_sm/data_sm answered ESME_RX_T_APPN": len(delivered),
                 "send outcomes kept for later": len(outcomes),
             },
         )

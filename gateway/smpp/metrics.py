@@ -21,4 +21,4 @@ RECEIPTS = Counter("lapor_smpp_receipts", "delivery receipts by outcome", ["link
 THROTTLES = Counter("lapor_smpp_throttles", "ESME_RTHROTTLED / ESME_RMSGQFUL answers", ["link"])
 RECONNECTS = Counter("lapor_smpp_reconnects", "connection attempts after a loss", ["link"])
 BIND_FAILURES = Counter("lapor_smpp_bind_failures", "binds refused or unanswered", ["link"])
-MO = Counter("lapor_smpp_mo", "deliver_sm by kind", ["link", "kind"])
+MO = Counter("lapor_smpp_mo", "deliver_sm and data_sm from the SMSC by kind", ["link", "kind"])

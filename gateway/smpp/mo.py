@@ -1,4 +1,4 @@
-"""deliver_sm -> what it carries: a receipt, a (part of a) mobile-originated text, or binary."""
+"""deliver_sm or data_sm -> its receipt, (part of a) mobile-originated text, or binary."""
 
 from __future__ import annotations
 
@@ -91,10 +91,11 @@ def _valid(concat: Concat | None) -> Concat | None:
 
 
 def classify(pdu: Any) -> Receipt | MoMessage | BinaryMo | None:
-    """Read a python-smpplib DeliverSM. None: a receipt we cannot read (acked, logged)."""
+    """Read a python-smpplib DeliverSM or DataSM. None: a receipt we cannot read (acked,
+    logged). A DataSM has no short_message: its text is in message_payload."""
     esm_class = pdu.esm_class or 0
     data_coding = pdu.data_coding or 0
-    body = pdu.message_payload or pdu.short_message or b""
+    body = pdu.message_payload or getattr(pdu, "short_message", None) or b""
     if (esm_class & ESM_TYPE_MASK) in ESM_RECEIPT_TYPES:
         return parse_receipt(body, pdu.receipted_message_id, pdu.message_state)
     sender, recipient = _text(pdu.source_addr), _text(pdu.destination_addr)

@@ -1,4 +1,4 @@
-"""What became of a submitted message, and a deliver_sm to persist: the database thread's input."""
+"""What became of a submitted message, and an MO or receipt to persist: the database input."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Delivered:
-    """A deliver_sm to persist; `reply(command_status)` answers it once that is committed."""
+    """A deliver_sm or data_sm to persist; `reply(command_status)` answers it once that is
+    committed."""
 
     content: Receipt | MoMessage | BinaryMo | None
     reply: Callable[[int], None] = field(repr=False)

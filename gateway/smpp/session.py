@@ -32,9 +32,9 @@ from gateway.smpp.mo import classify
 from gateway.smpp.outcomes import Delivered
 from gateway.smpp.submitter import Pending, Submitter, status_text
 from gateway.smpp.wire import (
-    DELIVER_SM,
+    MO_COMMANDS,
     UnreadablePdu,
-    deliver_sm_resp,
+    mo_resp,
     read_pdu,
     send_pdus,
     submit_sm,
@@ -52,6 +52,7 @@ UNANSWERED = frozenset({"generic_nack", "alert_notification"}) | {
 }
 UNBIND_WAIT_S = 1.0
 STOP_WAIT_S = 5.0  # at most this long, on stopping, for the answers to submit_sm in flight
+MO_NAMES = {command_id: name for name, command_id in MO_COMMANDS.items()}
 
 
 class LinkDead(Exception):
@@ -90,7 +91,8 @@ class Session(threading.Thread):
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._replies: deque[tuple[int, int, int]] = deque()  # (generation, sequence, status)
+        # (generation, deliver_sm or data_sm, sequence, status)
+        self._replies: deque[tuple[int, str, int, int]] = deque()
         self._generation = 0
         self.bound = threading.Event()
 
@@ -101,9 +103,10 @@ class Session(threading.Thread):
         with contextlib.suppress(OSError):
             self._wake_w.send(b"!")
 
-    def reply(self, generation: int, sequence: int, status: int) -> None:
-        """Queue a deliver_sm_resp; dropped if that connection is gone (the SMSC re-delivers)."""
-        self._replies.append((generation, sequence, status))
+    def reply(self, generation: int, command: str, sequence: int, status: int) -> None:
+        """Queue the answer to a deliver_sm or data_sm (`command`); dropped if that connection
+        is gone (the SMSC re-delivers)."""
+        self._replies.append((generation, command, sequence, status))
         self.wake()
 
     # -- the thread ----------------------------------------------------------------
@@ -310,10 +313,10 @@ class Session(threading.Thread):
     def _flush_replies(self, client: Client, generation: int) -> None:
         resps = []
         while self._replies:
-            reply_generation, sequence, status = self._replies.popleft()
+            reply_generation, command, sequence, status = self._replies.popleft()
             if reply_generation != generation:
                 continue
-            resps.append(deliver_sm_resp(sequence, status))
+            resps.append(mo_resp(command, sequence, status))
         send_pdus(client, resps)
 
     def _submit(self, client: Client, submitter: Submitter, now: float) -> float:
@@ -361,8 +364,8 @@ class Session(threading.Thread):
         now = time.monotonic()
         if command == "submit_sm_resp" and submitter is not None:
             submitter.on_response(pdu.sequence, pdu.status, pdu.message_id, now)
-        elif command == "deliver_sm" and self.role != "tx":
-            self._deliver(pdu, partial(self.reply, generation, pdu.sequence))
+        elif command in MO_COMMANDS and self.role != "tx":
+            self._deliver(pdu, partial(self.reply, generation, command, pdu.sequence))
         elif command == "enquire_link":
             resp = smpp.make_pdu("enquire_link_resp", client=client)
             resp.sequence = pdu.sequence
@@ -375,18 +378,8 @@ class Session(threading.Thread):
         elif command == "generic_nack" and submitter is not None and submitter.owns(pdu.sequence):
             submitter.on_response(pdu.sequence, pdu.status or consts.SMPP_ESME_RSYSERR, None, now)
         elif command not in UNANSWERED:
-            # A request this ESME does not take (data_sm, query_sm, submit_sm, ...), or a
-            # deliver_sm on a transmitter bind, which may not carry one: refused, not left
-            # for the SMSC to time out (nor answered in a state that drops the connection).
-            status = (
-                consts.SMPP_ESME_RINVBNDSTS
-                if command == "deliver_sm"
-                else consts.SMPP_ESME_RINVCMDID
-            )
             log.warning("link %s/%s: refused %s", self.link.name, self.role, command)
-            nack = smpp.make_pdu("generic_nack", client=client, status=status)
-            nack.sequence = pdu.sequence
-            client.send_pdu(nack)
+            self._nack(client, pdu.sequence, wrong_bind=command in MO_COMMANDS)
         elif command not in ("enquire_link_resp", "unbind_resp", "alert_notification"):
             log.warning(
                 "link %s/%s: ignored %s (status 0x%X)",
@@ -396,24 +389,31 @@ class Session(threading.Thread):
                 pdu.status or 0,
             )
 
+    def _nack(self, client: Client, sequence: int, wrong_bind: bool) -> None:
+        """Refuse a request this ESME does not take (query_sm, submit_sm, ...), or, with
+        `wrong_bind`, an MO on a transmitter bind, which may not carry one: not left for the
+        SMSC to time out, nor answered in a state that drops the connection."""
+        status = consts.SMPP_ESME_RINVBNDSTS if wrong_bind else consts.SMPP_ESME_RINVCMDID
+        nack = smpp.make_pdu("generic_nack", client=client, status=status)
+        nack.sequence = sequence
+        client.send_pdu(nack)
+
     def _refuse(self, client: Client, exc: UnreadablePdu) -> None:
         """Answer a PDU we cannot read so the peer does not wait for it (and log it)."""
         log.error("link %s/%s: %s", self.link.name, self.role, exc)
         if exc.command_id & 0x80000000:
             return  # a response: nothing to answer
-        if exc.command_id == DELIVER_SM:
+        mo = MO_NAMES.get(exc.command_id)
+        if mo is not None and self.role != "tx":
             metrics.MO.labels(self.link.name, "unreadable").inc()
-            status = consts.SMPP_ESME_RX_P_APPN
-            resp = smpp.make_pdu("deliver_sm_resp", client=client, status=status)
+            send_pdus(client, [mo_resp(mo, exc.sequence, consts.SMPP_ESME_RX_P_APPN)])
         else:
-            resp = smpp.make_pdu("generic_nack", client=client, status=consts.SMPP_ESME_RINVCMDID)
-        resp.sequence = exc.sequence
-        client.send_pdu(resp)
+            self._nack(client, exc.sequence, wrong_bind=mo is not None)
 
     def _deliver(self, pdu: Any, reply: Callable[[int], None]) -> None:
         try:
             content = classify(pdu)
         except Exception:
-            log.exception("link %s/%s: unreadable deliver_sm", self.link.name, self.role)
+            log.exception("link %s/%s: unreadable %s", self.link.name, self.role, pdu.command)
             content = None
         self.hooks.deliver(Delivered(content, reply))

@@ -2,15 +2,15 @@
 
 smpplib raises on optional parameters its command class does not list (e.g. a
 deliver_sm with ussd_service_op) and misreads integer TLVs of unexpected
-length. A deliver_sm it cannot parse is parsed again with only the TLVs it
-knows; anything still unreadable is reported with its header so it can be
-answered.
+length. A deliver_sm or data_sm (some SMSCs deliver MOs and receipts with
+data_sm) it cannot parse is parsed again with only the TLVs it knows; anything
+still unreadable is reported with its header so it can be answered.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +18,12 @@ from smpplib import command, command_codes, consts, smpp
 from smpplib.client import Client
 from smpplib.exceptions import ConnectionError as SmppConnectionError
 from smpplib.exceptions import PDUError
+from smpplib.ptypes import flag
 
 DELIVER_SM = command_codes.get_command_code("deliver_sm")
+DATA_SM = command_codes.get_command_code("data_sm")
+# What an SMSC delivers an MO or a receipt with (name -> command id): both are taken alike.
+MO_COMMANDS = {"deliver_sm": DELIVER_SM, "data_sm": DATA_SM}
 RECEIPTED_MESSAGE_ID = consts.OPTIONAL_PARAMS["receipted_message_id"]
 # A header and message_payload's 64 KB at most, with room for the other fields: a longer
 # length is a broken stream, not a PDU to wait for.
@@ -42,45 +46,72 @@ def _frame(command_id: int, status: int, sequence: int, body: bytes) -> bytes:
     return struct.pack(">LLLL", 16 + len(body), command_id, status, sequence) + body
 
 
-def _mandatory_end(body: bytes) -> int:
-    """Where a deliver_sm's `body` ends its mandatory fields and starts its TLVs."""
+def _addresses_end(body: bytes) -> int:
+    """Where the esm_class of a deliver_sm's or data_sm's `body` is: both begin alike."""
     pos = _skip_cstring(body, 0) + 2  # service_type, source ton/npi
     pos = _skip_cstring(body, pos) + 2  # source_addr, dest ton/npi
-    pos = _skip_cstring(body, pos) + 3  # destination_addr, esm_class, protocol_id, priority
+    return _skip_cstring(body, pos)  # destination_addr
+
+
+def _deliver_sm_end(body: bytes) -> int:
+    """Where a deliver_sm's `body` ends its mandatory fields and starts its TLVs."""
+    pos = _addresses_end(body) + 3  # esm_class, protocol_id, priority
     pos = _skip_cstring(body, pos)  # schedule_delivery_time
     pos = _skip_cstring(body, pos) + 4  # validity_period, reg_delivery, replace, dcs, default id
     return pos + 1 + body[pos]  # sm_length, short_message
 
 
-def _tlvs(body: bytes) -> Iterator[tuple[int, int, int]]:
-    """(tag, start, end) of each TLV of a deliver_sm's `body`."""
-    pos = _mandatory_end(body)
+def _data_sm_end(body: bytes) -> int:
+    """Where a data_sm's `body` ends its mandatory fields (it has no short_message)."""
+    return _addresses_end(body) + 3  # esm_class, registered_delivery, data_coding
+
+
+# command id -> (smpplib's class for it, where its TLVs start)
+_LAYOUTS: dict[int, tuple[type[command.Command], Callable[[bytes], int]]] = {
+    DELIVER_SM: (command.DeliverSM, _deliver_sm_end),
+    DATA_SM: (command.DataSM, _data_sm_end),
+}
+
+
+def _tlvs(command_id: int, body: bytes) -> Iterator[tuple[int, int, int]]:
+    """(tag, start, end) of each TLV of a deliver_sm's or data_sm's `body`."""
+    pos = _LAYOUTS[command_id][1](body)
     while pos + 4 <= len(body):
         tag, length = struct.unpack(">HH", body[pos : pos + 4])
         yield tag, pos, pos + 4 + length
         pos += 4 + length
 
 
+def _holds(param: command.Param, length: int) -> bool:
+    """Whether smpplib reads a TLV of `length` octets as `param` and stays in step: it reads
+    an integer at its own size and a flag as empty, whatever the length says."""
+    if param.type is int:
+        return param.size == length
+    return param.type is not flag or length == 0
+
+
 def known_tlvs_only(raw: bytes) -> bytes:
-    """The deliver_sm `raw` without TLVs smpplib's DeliverSM cannot hold."""
+    """The deliver_sm or data_sm `raw` without TLVs smpplib's class for it cannot hold."""
+    command_id, status, sequence = struct.unpack(">LLL", raw[4:16])
     body = raw[16:]
-    kept = bytearray(body[: _mandatory_end(body)])
-    params = command.DeliverSM.params
+    pdu_class, mandatory_end = _LAYOUTS[command_id]
+    kept = bytearray(body[: mandatory_end(body)])
+    params = pdu_class.params
     names = {code: name for name, code in consts.OPTIONAL_PARAMS.items()}
-    for tag, start, end in _tlvs(body):
+    for tag, start, end in _tlvs(command_id, body):
         name = names.get(tag)
         param = params.get(name) if name else None
-        size = getattr(param, "size", None)
-        if param is not None and (param.type is not int or size == end - start - 4):
+        if param is not None and _holds(param, end - start - 4):
             kept += body[start:end]
-    return _frame(*struct.unpack(">LLL", raw[4:16]), bytes(kept))
+    return _frame(command_id, status, sequence, bytes(kept))
 
 
 def receipted_message_id(raw: bytes) -> bytes | None:
-    """The receipted_message_id TLV of a deliver_sm, as sent: smpplib drops its last octet
-    as the NUL the specification asks for, which many SMSCs leave out ("12345" -> "1234",
-    another message's id)."""
-    for tag, start, end in _tlvs(raw[16:]):
+    """The receipted_message_id TLV of a deliver_sm or data_sm, as sent: smpplib drops its
+    last octet as the NUL the specification asks for, which many SMSCs leave out ("12345" ->
+    "1234", another message's id)."""
+    (command_id,) = struct.unpack(">L", raw[4:8])
+    for tag, start, end in _tlvs(command_id, raw[16:]):
         if tag == RECEIPTED_MESSAGE_ID:
             return raw[16 + start + 4 : 16 + end].rstrip(b"\x00")
     return None
@@ -97,7 +128,7 @@ def read_pdu(client: Client) -> Any:
     try:
         return _parse(client, raw)
     except Exception:  # noqa: BLE001 - smpplib raises KeyError, struct.error, ...
-        if command_id == DELIVER_SM:
+        if command_id in _LAYOUTS:
             try:
                 return _parse(client, known_tlvs_only(raw))
             except Exception:  # noqa: BLE001 - reported below as unreadable
@@ -106,7 +137,10 @@ def read_pdu(client: Client) -> Any:
 
 
 SUBMIT_SM = command_codes.get_command_code("submit_sm")
-DELIVER_SM_RESP = command_codes.get_command_code("deliver_sm_resp")
+# deliver_sm / data_sm -> the name and the command id of its response
+_MO_RESPONSES = {
+    name: (f"{name}_resp", command_codes.get_command_code(f"{name}_resp")) for name in MO_COMMANDS
+}
 
 
 @dataclass(frozen=True)
@@ -157,14 +191,17 @@ def submit_sm(
     return Encoded("submit_sm", sequence, _frame(SUBMIT_SM, 0, sequence, body))
 
 
-def deliver_sm_resp(sequence: int, status: int) -> Encoded:
-    return Encoded("deliver_sm_resp", sequence, _frame(DELIVER_SM_RESP, status, sequence, b"\x00"))
+def mo_resp(command_name: str, sequence: int, status: int) -> Encoded:
+    """The answer to a deliver_sm or data_sm (`command_name`): its status and an empty
+    message_id, the one body both responses have (SMPP 3.4, 4.6.2 and 4.7.2)."""
+    name, command_id = _MO_RESPONSES[command_name]
+    return Encoded(name, sequence, _frame(command_id, status, sequence, b"\x00"))
 
 
 def send_pdus(client: Client, pdus: list[Any]) -> None:
     """Send PDUs in one write, as smpplib's send_pdu sends one.
 
-    A burst of submit_sm or deliver_sm_resp then costs one system call and
+    A burst of submit_sm or of answers to MOs then costs one system call and
     reaches the SMSC in as few TCP segments as it fits, so the SMSC reads
     the burst at once instead of waking for every PDU.
     """
@@ -183,7 +220,7 @@ def _parse(client: Client, raw: bytes) -> Any:
     pdu = smpp.parse_pdu(raw, client=client, allow_unknown_opt_params=True)
     if pdu is None:
         raise ValueError("unknown command")
-    if pdu.command == "deliver_sm" and pdu.receipted_message_id is not None:
+    if pdu.command in MO_COMMANDS and pdu.receipted_message_id is not None:
         pdu.receipted_message_id = receipted_message_id(raw)
     if not pdu.is_error() and pdu.command in consts.STATE_SETTERS:
         client.state = consts.STATE_SETTERS[pdu.command]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
+from gateway.smpp.codec import gsm_encode
 from gateway.smpp.link import Link
 from gateway.smpp.simulator import SimulatorThread
 from tests.gateway.smpp.conftest import Inbox, link_config
@@ -246,6 +247,69 @@ def _pdu(command_id: int, sequence: int, status: int = 0, body: bytes = b"") -> 
     return struct.pack(">LLLL", 16 + len(body), command_id, status, sequence) + body
 
 
+BIND_RECEIVER, BIND_TRANSMITTER = 0x00000001, 0x00000002
+SUBMIT_SM, ENQUIRE_LINK = 0x00000004, 0x00000015
+DATA_SM, DATA_SM_RESP = 0x00000103, 0x80000103
+MESSAGE_PAYLOAD, RECEIPTED_MESSAGE_ID, MESSAGE_STATE = 0x0424, 0x001E, 0x0427
+
+
+def _smsc(
+    answers: list[bytes],
+    first: Callable[[int], bytes],
+    then: Callable[[bytes], bytes] = lambda pdu: b"",
+) -> Callable[[socket.socket, bytes], None]:
+    """A Peer script: accept the bind, send `first(the bind's command id)`, then answer
+    enquire_link (so the bind holds) and keep every other PDU in `answers`, sending
+    `then(that PDU)` after it."""
+
+    def script(conn: socket.socket, bind_pdu: bytes) -> None:
+        command_id, _, sequence = struct.unpack(">LLL", bind_pdu[4:16])
+        conn.sendall(_pdu(command_id | 0x80000000, sequence, body=b"smsc\x00"))
+        conn.sendall(first(command_id))
+        while True:
+            pdu = _read(conn)
+            command_id, _, sequence = struct.unpack(">LLL", pdu[4:16])
+            if command_id == ENQUIRE_LINK:
+                conn.sendall(_pdu(0x80000015, sequence))
+            else:
+                answers.append(pdu)
+                conn.sendall(then(pdu))
+
+    return script
+
+
+def _tlv(tag: int, value: bytes) -> bytes:
+    return struct.pack(">HH", tag, len(value)) + value
+
+
+def _data_sm(sender: str, tlvs: bytes, esm_class: int = 0, data_coding: int = 0) -> bytes:
+    """The body of a data_sm from `sender` (international) to 1708: it has no short_message,
+    only its optional parameters after data_coding (SMPP 3.4, 4.7.1)."""
+    addresses = b"\x00\x01\x01" + sender.encode() + b"\x00\x00\x00" + b"1708\x00"
+    return addresses + bytes((esm_class, 0, data_coding)) + tlvs
+
+
+def _answer(sequence: int, status: int = 0) -> bytes:
+    """The data_sm_resp the link owes: `status` and an empty message_id."""
+    return _pdu(DATA_SM_RESP, sequence, status, b"\x00")
+
+
+def _delivered_twice(mo: bytes) -> tuple[Peer, list[bytes]]:
+    """An SMSC that delivers the data_sm body `mo` (sequence 31) on a bind that receives and,
+    once that is answered, delivers it again (32): after an answer asking for it again, or
+    one it lost. Returns the peer and what the link answers it."""
+    answers: list[bytes] = []
+
+    def first(bind: int) -> bytes:
+        return b"" if bind == BIND_TRANSMITTER else _pdu(DATA_SM, 31, body=mo)
+
+    def again(pdu: bytes) -> bytes:
+        command_id, _, sequence = struct.unpack(">LLL", pdu[4:16])
+        return _pdu(DATA_SM, 32, body=mo) if (command_id, sequence) == (DATA_SM_RESP, 31) else b""
+
+    return Peer(_smsc(answers, first, again)), answers
+
+
 def test_a_garbled_answer_to_the_bind_is_retried_not_fatal(
     sim: SimulatorThread, start_link: Callable[..., tuple[Link, Inbox]]
 ) -> None:
@@ -261,12 +325,25 @@ def test_a_garbled_answer_to_the_bind_is_retried_not_fatal(
         peer.close()
 
 
+NO_FIELD_ENDS = b"\x01" * 7  # not one NUL: smpplib and the link cannot read it
+CUT_OFF = b"\x00\x01\x01628"  # a data_sm cut off in its source_addr
+
+
 @pytest.mark.parametrize(
-    ("bind", "request_id", "empty_fields", "status"),
+    ("bind", "request_id", "body", "answer", "status"),
     [
-        ("trx", 0x00000103, 10, 0x03),  # data_sm: ESME_RINVCMDID
-        ("trx", 0x00000004, 17, 0x03),  # submit_sm, which an SMSC has no business sending
-        ("txrx", 0x00000005, 17, 0x04),  # deliver_sm on the transmitter: ESME_RINVBNDSTS
+        ("trx", SUBMIT_SM, b"\x00" * 17, 0x80000000, 0x03),  # an SMSC has no business sending it
+        ("txrx", 0x00000005, b"\x00" * 17, 0x80000000, 0x04),  # deliver_sm on the transmitter
+        ("txrx", DATA_SM, b"\x00" * 10, 0x80000000, 0x04),  # data_sm on the transmitter
+        ("txrx", 0x00000005, NO_FIELD_ENDS, 0x80000000, 0x04),  # unreadable, on the transmitter
+        ("trx", DATA_SM, CUT_OFF, DATA_SM_RESP, 0x65),  # unreadable: ESME_RX_P_APPN
+    ],
+    ids=[
+        "submit_sm",
+        "deliver_sm-on-tx",
+        "data_sm-on-tx",
+        "unreadable-deliver_sm-on-tx",
+        "unreadable-data_sm",
     ],
 )
 def test_a_request_the_link_does_not_take_is_refused_not_left_unanswered(
@@ -274,33 +351,131 @@ def test_a_request_the_link_does_not_take_is_refused_not_left_unanswered(
     start_link: Callable[..., tuple[Link, Inbox]],
     bind: str,
     request_id: int,
-    empty_fields: int,
+    body: bytes,
+    answer: int,
     status: int,
 ) -> None:
     """A request smpplib reads but the link does not take went unanswered (the SMSC waits,
     then drops the bind), and a deliver_sm on a transmitter bind dropped the connection, again
-    and again. (What smpplib cannot read, cancel_sm or replace_sm, was refused already.)"""
+    and again, as did an unreadable one (answered deliver_sm_resp, which a transmitter may not
+    send). An MO on a transmitter is refused with ESME_RINVBNDSTS, an unreadable data_sm with
+    ESME_RX_P_APPN in its own data_sm_resp. (What smpplib cannot read, cancel_sm or
+    replace_sm, was refused already.)"""
     answers: list[bytes] = []
 
-    def script(conn: socket.socket, bind_pdu: bytes) -> None:
-        command_id, _, sequence = struct.unpack(">LLL", bind_pdu[4:16])
-        conn.sendall(_pdu(command_id | 0x80000000, sequence, body=b"smsc\x00"))
-        if command_id != 0x00000001:  # not to a receiver: txrx's transmitter gets it
-            conn.sendall(_pdu(request_id, 77, body=b"\x00" * empty_fields))
-        while True:  # answering enquire_link, so the bind holds
-            pdu = _read(conn)
-            command_id, _, sequence = struct.unpack(">LLL", pdu[4:16])
-            if command_id == 0x00000015:
-                conn.sendall(_pdu(0x80000015, sequence))
-            else:
-                answers.append(pdu)
+    def first(bind: int) -> bytes:  # not to a receiver: txrx's transmitter gets it
+        return b"" if bind == BIND_RECEIVER else _pdu(request_id, 77, body=body)
 
-    peer = Peer(script)
+    peer = Peer(_smsc(answers, first))
     try:
-        start_link(link_config(sim, port=peer.port, bind=bind))
+        link, _ = start_link(link_config(sim, port=peer.port, bind=bind))
         wait_for(lambda: answers, timeout_s=10)
-        assert struct.unpack(">LLL", answers[0][4:16]) == (0x80000000, status, 77)
+        assert struct.unpack(">LLL", answers[0][4:16]) == (answer, status, 77)
+        wait_for(link.bound, timeout_s=10)  # txrx: the receiver may bind after the answer
         assert len(peer.binds) == (1 if bind == "trx" else 2)  # the bind held
+    finally:
+        peer.close()
+
+
+def _filed(link: Link, inbox: Inbox) -> list[tuple[str, str, int, bool]]:
+    """What the link stored, once it has handed it on to be handled."""
+    wait_for(lambda: inbox.ids, timeout_s=10)
+    return _inbound(link)
+
+
+GSM_TEXT = "Pungli Rp50.000 di kantor desa, katanya {biaya admin} €5 & Ñ"
+
+
+@pytest.mark.parametrize(
+    ("bind", "data_coding", "text"),
+    [
+        ("trx", 0, GSM_TEXT),
+        ("txrx", 0, GSM_TEXT),  # the receiver gets it
+        ("trx", 8, "Lampu jalan mati 😡 sudah seminggu, mohon diperbaiki 🙏"),
+    ],
+    ids=["trx-gsm", "txrx-gsm", "trx-ucs2-emoji"],
+)
+def test_a_data_sm_mo_is_stored_once_and_answered_with_data_sm_resp(
+    sim: SimulatorThread,
+    start_link: Callable[..., tuple[Link, Inbox]],
+    bind: str,
+    data_coding: int,
+    text: str,
+) -> None:
+    """An SMSC that delivers MOs as data_sm, the text in message_payload, got generic_nack
+    ESME_RINVCMDID: every complaint was lost. It is now answered data_sm_resp, once stored,
+    and the same data_sm delivered again is the same one complaint."""
+    payload = gsm_encode(text) if data_coding == 0 else text.encode("utf-16-be")
+    mo = _data_sm("6281234567890", _tlv(MESSAGE_PAYLOAD, payload), data_coding=data_coding)
+    peer, answers = _delivered_twice(mo)
+    try:
+        link, inbox = start_link(link_config(sim, port=peer.port, bind=bind), answer=False)
+        wait_for(lambda: len(answers) >= 2, timeout_s=10)
+        assert answers == [_answer(31), _answer(32)]
+        assert _filed(link, inbox) == [("+6281234567890", text, 1, False)]
+        assert len(inbox.ids) == 1
+    finally:
+        peer.close()
+
+
+def test_a_data_sm_while_the_database_is_down_is_asked_for_again(
+    sim: SimulatorThread,
+    start_link: Callable[..., tuple[Link, Inbox]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the database is away a data_sm gets ESME_RX_T_APPN, as a deliver_sm does: the
+    SMSC delivers it again and the complaint is filed then, once."""
+    from sqlalchemy.exc import OperationalError
+
+    down = OperationalError("INSERT", {}, Exception("connection refused"))
+    _failing_first(monkeypatch, "gateway.smpp.dbworker.store_singles", down)
+    mo = _data_sm("6281234567894", _tlv(MESSAGE_PAYLOAD, b"Sampah menumpuk di pasar"))
+    peer, answers = _delivered_twice(mo)
+    try:
+        link, inbox = start_link(link_config(sim, port=peer.port), answer=False)
+        wait_for(lambda: len(answers) >= 2, timeout_s=10)
+        assert answers == [_answer(31, 0x64), _answer(32)]
+        assert _filed(link, inbox) == [("+6281234567894", "Sampah menumpuk di pasar", 1, False)]
+    finally:
+        peer.close()
+
+
+def test_a_data_sm_receipt_marks_the_reply_delivered(
+    sim: SimulatorThread, start_link: Callable[..., tuple[Link, Inbox]]
+) -> None:
+    """The SMSC reports the reply's delivery with a data_sm (esm_class 0x04, the
+    receipted_message_id TLV without its NUL, message_state DELIVERED): it is matched to the
+    reply as a deliver_sm receipt is, and answered data_sm_resp."""
+    from models.db import session_scope
+    from models.outbox import OutboundMessage
+
+    receipt = _data_sm(
+        "6281234567895",
+        _tlv(RECEIPTED_MESSAGE_ID, b"4F2A01") + _tlv(MESSAGE_STATE, b"\x02"),
+        esm_class=0x04,
+    )
+    answers: list[bytes] = []
+
+    def accept_then_report(pdu: bytes) -> bytes:
+        command_id, _, sequence = struct.unpack(">LLL", pdu[4:16])
+        if command_id != SUBMIT_SM:
+            return b""
+        return _pdu(0x80000004, sequence, body=b"4F2A01\x00") + _pdu(DATA_SM, 41, body=receipt)
+
+    complaint = _data_sm("6281234567895", _tlv(MESSAGE_PAYLOAD, b"Banjir di RT 04"))
+    peer = Peer(_smsc(answers, lambda bind: _pdu(DATA_SM, 31, body=complaint), accept_then_report))
+    try:
+        start_link(link_config(sim, port=peer.port))
+
+        def reply() -> tuple[object, ...] | None:
+            with session_scope() as session:
+                row = session.execute(
+                    select(OutboundMessage.status, OutboundMessage.dlr_state)
+                ).one_or_none()
+                return tuple(row) if row else None
+
+        wait_for(lambda: reply() == ("delivered", "delivered"), timeout_s=15)
+        wait_for(lambda: _answer(41) in answers, timeout_s=5)
     finally:
         peer.close()
 
