@@ -640,20 +640,14 @@ def accept_complaint(
     complaint.accepted_at = now
     complaint.complaint_type = complaint_type or complaint.complaint_type
     complaint.followup_due_at = sla.followup_due(now, complaint.complaint_type)
-    event = record_event(
+    _officer_acted(
         session,
         complaint,
-        actor=_actor(officer),
+        officer,
         action="accepted",
         before=before,
         note=complaint.complaint_type,
-    )
-    tell_reporter(
-        session,
-        complaint,
         template="citizen_accepted",
-        key=_event_key(session, event),
-        agency=officer.agency.name,
         date=sla.local_date(complaint.followup_due_at),
     )
 
@@ -669,44 +663,31 @@ def set_complaint_type(
     told = complaint.followup_due_at
     complaint.complaint_type = complaint_type
     complaint.followup_due_at = sla.followup_due(complaint.accepted_at or utcnow(), complaint_type)
-    event = record_event(
+    _officer_acted(
         session,
         complaint,
-        actor=_actor(officer),
+        officer,
         action="type_set",
         before=complaint.status,
         note=complaint_type,
+        template="citizen_type_set" if complaint.followup_due_at != told else None,
+        ctype=sla.rules().types[complaint_type].label,
+        date=sla.local_date(complaint.followup_due_at),
     )
-    if complaint.followup_due_at != told:
-        tell_reporter(
-            session,
-            complaint,
-            template="citizen_type_set",
-            key=_event_key(session, event),
-            agency=officer.agency.name,
-            ctype=sla.rules().types[complaint_type].label,
-            date=sla.local_date(complaint.followup_due_at),
-        )
 
 
 def relay_officer_reply(
     session: Session, complaint: Complaint, officer: Officer, text: str
 ) -> None:
     """An officer's BALAS, on the record and on its way to the citizen."""
-    event = record_event(
+    _officer_acted(
         session,
         complaint,
-        actor=_actor(officer),
+        officer,
         action="officer_reply",
         before=complaint.status,
         note=text,
-    )
-    tell_reporter(
-        session,
-        complaint,
         template="citizen_officer_reply",
-        key=_event_key(session, event),
-        agency=officer.agency.name,
         message=text,
     )
 
@@ -722,17 +703,43 @@ def finish_complaint(
     before = complaint.status
     complaint.status = Status.DONE
     complaint.done_at = now or utcnow()
-    event = record_event(
-        session, complaint, actor=_actor(officer), action="done", before=before, note=followup
-    )
-    tell_reporter(
+    _officer_acted(
         session,
         complaint,
+        officer,
+        action="done",
+        before=before,
+        note=followup,
         template="citizen_done",
-        key=_event_key(session, event),
-        agency=officer.agency.name,
         message=followup,
     )
+
+
+def _officer_acted(
+    session: Session,
+    complaint: Complaint,
+    officer: Officer,
+    *,
+    action: str,
+    before: str,
+    note: str,
+    template: str | None,
+    **values: object,
+) -> None:
+    """An officer's act on the record and, with `template`, told to the citizen once per event
+    (a retried job finds the key queued already)."""
+    event = record_event(
+        session, complaint, actor=_actor(officer), action=action, before=before, note=note
+    )
+    if template:
+        tell_reporter(
+            session,
+            complaint,
+            template=template,
+            key=_event_key(session, event),
+            agency=officer.agency.name,
+            **values,
+        )
 
 
 def forward_complaint(
