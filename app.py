@@ -78,10 +78,12 @@ def run_worker(burst: bool = False) -> None:
     from rq import SimpleWorker
     from rq.worker import DequeueStrategy
 
+    from handlers.jobs import recover_interrupted
     from handlers.router import warm_up
     from models.queues import QUEUES, get_redis
 
     warm_up()  # the router before the first job, not during it
+    recover_interrupted()  # what a worker that died on this machine was filing
     settle_heap()
     worker = SimpleWorker(list(QUEUES), connection=get_redis())
     worker.work(

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from handlers import in_hand
 from handlers.dispatch import handle_group
 from models import actions, directory
 from models.actions import Channel
@@ -87,16 +88,22 @@ def _process_group(ids: list[int] | None, claimed: list[int]) -> None:
     Any failure rolls all of it back; `claimed` then still tells which
     messages the group held.
     """
-    with session_scope() as session:
-        if ids is None:
-            messages = claim_group(session)
-        else:
-            messages = _claim(session, InboundMessage.id.in_(ids), len(ids))
-        claimed[:] = [message.id for message in messages]
-        # By sender, each sender's messages in order (their reporter's row is locked
-        # until the group commits, see actions.ensure_reporters).
-        messages.sort(key=lambda m: (reporter_key(m.sender), m.id))
-        handle_group(session, messages)
+    try:
+        with session_scope() as session:
+            if ids is None:
+                messages = claim_group(session)
+            else:
+                messages = _claim(session, InboundMessage.id.in_(ids), len(ids))
+            claimed[:] = [message.id for message in messages]
+            if claimed:
+                in_hand.note(claimed, alone=ids is not None)
+            # By sender, each sender's messages in order (their reporter's row is locked
+            # until the group commits, see actions.ensure_reporters).
+            messages.sort(key=lambda m: (reporter_key(m.sender), m.id))
+            handle_group(session, messages)
+    finally:
+        if claimed:
+            in_hand.done()
 
 
 def claim_group(session: Session) -> list[InboundMessage]:
@@ -203,6 +210,40 @@ def waiting(which: ColumnElement[bool], limit: int | BindParameter[int]) -> Sele
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+
+
+class KilledItsWorker(Exception):
+    """Filing this message on its own, the worker process died."""
+
+
+def recover_interrupted() -> None:
+    """What worker processes on this machine were filing when they died (handlers.in_hand):
+    a group's messages are filed again one at a time, so those that did nothing wrong go
+    through; a message being filed alone when its process died is failed visibly, its
+    sender told, instead of killing every worker that takes it, for ever."""
+    try:
+        notes = in_hand.take_interrupted()
+    except OSError:  # a worker starts whatever its disk says
+        log.exception("filing notes of dead workers unreadable")
+        return
+    for interrupted in notes:
+        if interrupted.alone:
+            log.error(
+                "worker process %d died filing inbound=%s alone: failed, for an operator",
+                interrupted.pid,
+                interrupted.ids,
+            )
+            for inbound_id in interrupted.ids:
+                _mark_failed_safely(
+                    inbound_id, KilledItsWorker("its worker process died filing it on its own")
+                )
+        else:
+            log.warning(
+                "worker process %d died filing %d messages: each is filed again on its own",
+                interrupted.pid,
+                len(interrupted.ids),
+            )
+            _process_one_by_one(interrupted.ids)
 
 
 def _mark_failed_safely(inbound_id: int, exc: Exception) -> None:
