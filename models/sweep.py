@@ -108,14 +108,14 @@ def move_stranded(now: datetime) -> int:
     """
     try:
         states = link_states()
+        forget_links(
+            n for n, s in states.items() if not s["running"] and s["silent_s"] > FORGET_LINK_AFTER_S
+        )
     except Exception:  # noqa: BLE001 - Redis away: nothing known of the links, nothing moved
         log.warning("sweep: link states unavailable, stranded replies not looked for")
         return 0
     running = sorted(
         (n for n, s in states.items() if s["running"]), key=lambda n: (not states[n]["bound"], n)
-    )
-    forget_links(
-        n for n, s in states.items() if not s["running"] and s["silent_s"] > FORGET_LINK_AFTER_S
     )
     waiting = (
         in_state(OutboundMessage.status, OutboxStatus.QUEUED),
