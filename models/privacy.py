@@ -8,6 +8,8 @@ number.
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +28,8 @@ from models.mo_parts import SmppMoPart
 from models.outbox import OutboundMessage
 from models.phone import normalize, reporter_key
 from models.reporters import Reporter
+
+log = logging.getLogger(__name__)
 
 ERASED_MASK = "dihapus"
 
@@ -131,17 +135,41 @@ def erase_reporter(session: Session, number: str, *, actor: str = "admin") -> bo
     return changed > 0
 
 
-def apply_retention(session: Session, days: int, now: datetime | None = None) -> int:
-    """Erase the numbers silent for `days` days; how many.
+# A run erases for this long at most (RQ's job timeout is 180 s); the rest waits a day.
+RETENTION_BUDGET_S = 120.0
+
+
+def apply_retention(days: int, now: datetime | None = None) -> int:
+    """Erase the numbers silent for `days` days, each in a transaction of its own; how many.
 
     A reporter goes once every complaint of theirs is closed and none changed
     within the period: a complaint still open keeps its reporter whatever its
     age (the agency's answer must reach them, an erased reply address would
     lose it). Silent means they texted nothing either: a CEK keeps them. A
     number that texted but never filed (CEK, INFO, an empty message) goes
-    once its last message is that old too; an officer's number stays.
+    once its last message is that old too. Officers' and blocked numbers stay
+    (erased, a block would be lifted). One short transaction a number: a
+    long run neither holds SQLite's write lock for its length nor loses what
+    it did to a timeout, and a number that texts meanwhile is seen.
     """
     cutoff = (now or utcnow()) - timedelta(days=days)
+    with session_scope() as session:
+        numbers = _silent_reporters(session, cutoff) + _strangers(session, cutoff)
+    deadline = time.monotonic() + RETENTION_BUDGET_S
+    erased = 0
+    for done, number in enumerate(numbers):
+        if time.monotonic() > deadline:
+            log.warning("retention: %d numbers left for the next run", len(numbers) - done)
+            break
+        with session_scope() as session:
+            if not _wrote_since(session, number, cutoff):
+                erase_reporter(session, number, actor="retention")
+                erased += 1
+    return erased
+
+
+def _silent_reporters(session: Session, cutoff: datetime) -> list[str]:
+    """Reporters none of whose complaints is open or changed since `cutoff` (numbers)."""
     kept = (
         select(Complaint.id)
         .where(
@@ -153,16 +181,12 @@ def apply_retention(session: Session, days: int, now: datetime | None = None) ->
     stale = session.scalars(
         select(Reporter.msisdn).where(
             ~Reporter.msisdn.startswith("erased:"),
+            ~Reporter.blocked,
             ~kept,
             Reporter.msisdn.not_in(select(Officer.msisdn)),  # their own complaint made them one
         )
     ).all()
-    numbers = [msisdn.removeprefix("raw:") for msisdn in stale]
-    numbers += _strangers(session, cutoff)
-    erased = [n for n in numbers if not _wrote_since(session, n, cutoff)]
-    for number in erased:
-        erase_reporter(session, number, actor="retention")
-    return len(erased)
+    return [msisdn.removeprefix("raw:") for msisdn in stale]
 
 
 def _strangers(session: Session, cutoff: datetime) -> list[str]:
@@ -204,7 +228,4 @@ def _wrote_since(session: Session, number: str, since: datetime) -> bool:
 def retention_job() -> int:
     """The daily RQ cron job: apply RETENTION_DAYS when it is set."""
     days = get_settings().retention_days
-    if days <= 0:
-        return 0
-    with session_scope() as session:
-        return apply_retention(session, days)
+    return apply_retention(days) if days > 0 else 0
