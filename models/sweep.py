@@ -32,7 +32,8 @@ BATCH = 500
 # SMPP links read the outbox themselves every second (gateway/smpp/link.py POLL_S): waking
 # them is never needed, and their rows must not fill the batch ahead of rows that are.
 POLLED_CHANNEL = "smpp"
-# Waiting this long for an SMPP link no process runs: the row goes out through one that runs.
+# A row that waited this long for an SMPP link that no process has run for as long goes out
+# through one that runs.
 STRANDED_AFTER = timedelta(minutes=5)
 FORGET_LINK_AFTER_S = 86_400.0  # a link silent this long leaves /healthz and /metrics
 
@@ -101,6 +102,10 @@ def sweep_messages(now: datetime | None = None) -> SweepReport:
 def move_stranded(now: datetime) -> int:
     """Replies queued for an SMPP link that no process runs go out through one that runs.
 
+    Gone means not running for STRANDED_AFTER: a link stopped a moment ago is
+    being restarted, and its backlog (its telco's SMSC down for an hour, say)
+    is its own.
+
     A complaint's news goes back the way it came in, for as long as it is
     open: once its link is taken out of SMPP_LINKS (or renamed, or its
     process is gone) every status change for it would wait in the outbox for
@@ -117,11 +122,17 @@ def move_stranded(now: datetime) -> int:
     running = sorted(
         (n for n, s in states.items() if s["running"]), key=lambda n: (not states[n]["bound"], n)
     )
+    # Stopped or silent for less than STRANDED_AFTER: a restart, a deploy. Its replies wait.
+    pausing = [
+        n
+        for n, s in states.items()
+        if not s["running"] and s["silent_s"] < STRANDED_AFTER.total_seconds()
+    ]
     waiting = (
         in_state(OutboundMessage.status, OutboxStatus.QUEUED),
         OutboundMessage.channel == POLLED_CHANNEL,
         OutboundMessage.next_attempt_at < now - STRANDED_AFTER,
-        OutboundMessage.link.not_in(running),
+        OutboundMessage.link.not_in(running + pausing),
     )
     with session_scope() as session:
         query = select(OutboundMessage.link, func.count()).where(*waiting)

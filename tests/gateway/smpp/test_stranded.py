@@ -22,6 +22,7 @@ from gateway.smpp.config import LinkConfig
 from gateway.smpp.link import Link
 from gateway.smpp.simulator import SimulatorThread
 from models.queues import LINK_SILENT_S, link_states
+from models.sweep import STRANDED_AFTER
 from tests.gateway.smpp.conftest import Inbox, SmppProcess, link_config, wait_bound
 from tests.gateway.smpp.test_e2e import acked, complaints, replies_to
 
@@ -68,9 +69,18 @@ def _news_row() -> tuple[str, str]:
 def _sweep_later() -> int:
     """The sweep as it runs once the row has waited past STRANDED_AFTER."""
     from models.base import utcnow
-    from models.sweep import STRANDED_AFTER, sweep_messages
+    from models.sweep import sweep_messages
 
     return sweep_messages(now=utcnow() + STRANDED_AFTER + timedelta(seconds=1)).moved_outbound
+
+
+def _silent_for(name: str, how_long: timedelta) -> None:
+    """As if the link's process had stopped `how_long` ago."""
+    from models.queues import LINK_STATE_KEY, get_redis
+
+    state = json.loads(get_redis().hget(LINK_STATE_KEY, name))
+    state["at"] -= how_long.total_seconds()
+    get_redis().hset(LINK_STATE_KEY, name, json.dumps(state))
 
 
 def _filed_over(sim: SimulatorThread, smpp_process: SmppProcess, old: LinkConfig) -> int:
@@ -87,13 +97,16 @@ def _filed_over(sim: SimulatorThread, smpp_process: SmppProcess, old: LinkConfig
 def test_news_for_a_link_taken_out_goes_through_the_link_that_replaced_it(
     sim: SimulatorThread, smpp_process: SmppProcess
 ) -> None:
-    tracking = _filed_over(sim, smpp_process, link_config(sim))
+    old = link_config(sim)
+    tracking = _filed_over(sim, smpp_process, old)
     new = link_config(sim)  # the operator renamed the link: the same SMSC, another name
     smpp_process(new)
     wait_bound(new.name)
     _officer_replies(tracking)
     time.sleep(1.5)  # the new link polls the outbox every second: it does not take the row
     assert _news_row()[0] == "queued" and len(replies_to(sim, CITIZEN)) == 1
+    assert _sweep_later() == 0  # stopped a moment ago: a restart, as far as anyone knows
+    _silent_for(old.name, STRANDED_AFTER + timedelta(seconds=1))
     assert _sweep_later() == 1
     wait_for(lambda: len(replies_to(sim, CITIZEN)) == 2, timeout_s=10)
     assert NEWS in replies_to(sim, CITIZEN)[1].text()
