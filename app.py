@@ -82,6 +82,9 @@ def run_worker(burst: bool = False) -> None:
     from handlers.router import warm_up
     from models.queues import QUEUES, get_redis
 
+    # Until RQ installs its own handler: a stop now unwinds (filing notes removed, the
+    # transaction rolled back) rather than ends the process where it stands.
+    _stop_on_sigterm()
     warm_up()  # the router before the first job, not during it
     recover_interrupted()  # what a worker that died on this machine was filing
     settle_heap()

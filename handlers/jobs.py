@@ -73,16 +73,17 @@ def process_inbound(ids: list[int]) -> None:
             return
 
 
-def _process_one_by_one(group: list[int]) -> None:
+def _process_one_by_one(group: list[int], attempt: int = 1) -> None:
+    """Each message in a transaction of its own: `attempt` is how many times alone (notes)."""
     for inbound_id in group:
         try:
-            _process_group([inbound_id], [])
+            _process_group([inbound_id], [], attempt)
         except Exception as exc:
             log.exception("inbound=%d failed", inbound_id)
             _mark_failed_safely(inbound_id, exc)
 
 
-def _process_group(ids: list[int] | None, claimed: list[int]) -> None:
+def _process_group(ids: list[int] | None, claimed: list[int], attempt: int = 1) -> None:
     """Claim `ids` (None: the oldest GROUP waiting) and handle them in one transaction.
 
     Any failure rolls all of it back; `claimed` then still tells which
@@ -96,7 +97,7 @@ def _process_group(ids: list[int] | None, claimed: list[int]) -> None:
                 messages = _claim(session, InboundMessage.id.in_(ids), len(ids))
             claimed[:] = [message.id for message in messages]
             if claimed:
-                in_hand.note(claimed, alone=ids is not None)
+                in_hand.note(claimed, attempt=in_hand.GROUP if ids is None else attempt)
             # By sender, each sender's messages in order (their reporter's row is locked
             # until the group commits, see actions.ensure_reporters).
             messages.sort(key=lambda m: (reporter_key(m.sender), m.id))
@@ -212,26 +213,35 @@ def waiting(which: ColumnElement[bool], limit: int | BindParameter[int]) -> Sele
     )
 
 
+ALONE_TRIES = 2  # a message is failed once its filing alone killed the worker this often
+
+
 class KilledItsWorker(Exception):
-    """Filing this message on its own, the worker process died."""
+    """Filing this message on its own, the worker process died, ALONE_TRIES times."""
 
 
 def recover_interrupted() -> None:
-    """What worker processes on this machine were filing when they died (handlers.in_hand):
-    a group's messages are filed again one at a time, so those that did nothing wrong go
-    through; a message being filed alone when its process died is failed visibly, its
-    sender told, instead of killing every worker that takes it, for ever."""
+    """What worker processes on this machine were filing when they died (handlers.in_hand).
+
+    A group's messages are filed again one at a time, so those that did
+    nothing wrong go through. One whose filing alone killed its worker is
+    filed alone once more (a worker may die for reasons of its own: a stop
+    timeout, the OOM killer choosing it for another's memory), and failed
+    visibly, its sender told, once that killed its worker too: not kill every
+    worker that takes it, for ever.
+    """
     try:
         notes = in_hand.take_interrupted()
     except OSError:  # a worker starts whatever its disk says
         log.exception("filing notes of dead workers unreadable")
         return
     for interrupted in notes:
-        if interrupted.alone:
+        if interrupted.attempt >= ALONE_TRIES:
             log.error(
-                "worker process %d died filing inbound=%s alone: failed, for an operator",
-                interrupted.pid,
+                "worker %s died filing inbound=%s alone, %d times: failed, for an operator",
+                interrupted.process,
                 interrupted.ids,
+                interrupted.attempt,
             )
             for inbound_id in interrupted.ids:
                 _mark_failed_safely(
@@ -239,11 +249,11 @@ def recover_interrupted() -> None:
                 )
         else:
             log.warning(
-                "worker process %d died filing %d messages: each is filed again on its own",
-                interrupted.pid,
+                "worker %s died filing %d messages: each is filed again on its own",
+                interrupted.process,
                 len(interrupted.ids),
             )
-            _process_one_by_one(interrupted.ids)
+            _process_one_by_one(interrupted.ids, attempt=interrupted.attempt + 1)
 
 
 def _mark_failed_safely(inbound_id: int, exc: Exception) -> None:

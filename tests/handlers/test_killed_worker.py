@@ -76,8 +76,9 @@ def test_a_message_that_kills_its_worker_is_failed_and_its_group_filed(
     assert _worker("file") == 9  # the group of three dies with its worker
     assert {state for state, _, _ in _states().values()} == {"received"}
     # The next worker on the machine files them one at a time: the others go through, the
-    # deadly one kills it again, alone this time; the one after that fails it.
-    assert [_worker("start"), _worker("start")] == [9, 0]
+    # deadly one kills it again, alone; and once more (a worker may die of other causes);
+    # the worker after that fails it.
+    assert [_worker("start"), _worker("start"), _worker("start")] == [9, 9, 0]
     assert _worker("file") == 0  # what the restarts left waiting is filed as ever
     states = _states()
     assert states["+6281234567811"][:2] == ("processed", True)
@@ -90,3 +91,28 @@ def test_a_message_that_kills_its_worker_is_failed_and_its_group_filed(
         ).all()
     assert told == ["temporary_error"]
     assert not list((Path(db["LAPOR_VAR_DIR"]) / "filing").iterdir())
+
+
+def test_a_note_is_a_dead_process_s_only_when_that_very_process_is_gone(
+    db: dict[str, str],
+) -> None:
+    """A container's worker is pid 1 after every restart: a note of "pid 1" from before the
+    restart is a dead process's, though pid 1 runs. A live worker's note is left alone."""
+    from handlers import in_hand
+
+    folder = Path(db["LAPOR_VAR_DIR"]) / "filing"
+    folder.mkdir(exist_ok=True)
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        live = in_hand._name(alive.pid)
+        (folder / live).write_text("0 11 12")
+        (folder / f"{os.getpid()}-1").write_text("0 13")  # this pid, an earlier process
+        in_hand.note([14], attempt=1)  # this very process, filing now
+        assert [(i.process, i.attempt, i.ids) for i in in_hand.take_interrupted()] == [
+            (f"{os.getpid()}-1", 0, [13])
+        ]
+        assert sorted(p.name for p in folder.iterdir()) == sorted([live, in_hand._me()])
+    finally:
+        in_hand.done()
+        alive.kill()
+        alive.wait()
