@@ -11,8 +11,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from models.db import session_scope
-from models.inbound import InboundMessage, store_inbound
+from models.inbound import InboundMessage
 from models.outbox import OutboundMessage
+
+from channels import store_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 # A worker whose filing of one text ends the process, as the kernel's OOM killer or a crash
@@ -62,17 +64,7 @@ def _states() -> dict[str, tuple[str, bool, str | None]]:
 def test_a_message_that_kills_its_worker_is_failed_and_its_group_filed(
     db: dict[str, str],
 ) -> None:
-    with session_scope() as session:
-        for n, (sender, text) in enumerate(TEXTS.items()):
-            store_inbound(
-                session,
-                channel="sim",
-                link="web",
-                external_id=f"killer-{n}",
-                sender=sender,
-                recipient="1708",
-                text=text,
-            )
+    store_texts(list(TEXTS.items()), "killer")
     assert _worker("file") == 9  # the group of three dies with its worker
     assert {state for state, _, _ in _states().values()} == {"received"}
     # The next worker on the machine files them one at a time: the others go through, the
