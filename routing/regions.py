@@ -23,7 +23,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from routing.text import normalise, tokens
+from routing.text import longest_from, normalise, tokens
 
 LEVEL_NAMES = {1: "provinsi", 2: "kabupaten_kota", 3: "kecamatan", 4: "desa"}
 _MAX_PHRASE = 4
@@ -121,6 +121,7 @@ class RegionIndex:
         for key in self._fuzzy_choices:
             self._fuzzy_by_initial[key[0]].append(key)
         self._fuzzy_cache: dict[tuple[str, bool], str | None] = {}
+        self._longest_from = longest_from(self._by_name)
 
     @classmethod
     def from_rows(
@@ -220,7 +221,8 @@ class RegionIndex:
         return "hint" if from_hint else ""
 
     def _longest_at(self, toks: list[str], start: int, marker: str) -> _Mention | None:
-        for end in range(min(len(toks), start + _MAX_PHRASE), start, -1):
+        longest = min(_MAX_PHRASE, self._longest_from.get(toks[start], 0))
+        for end in range(min(len(toks), start + longest), start, -1):
             phrase = " ".join(toks[start:end])
             codes = self._by_name.get(phrase)
             if not codes:

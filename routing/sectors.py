@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from routing.text import normalise
+from routing.text import longest_from, normalise
 
 UNKNOWN_SECTOR = "LAINNYA"
 _MAX_PHRASE = 3
@@ -54,6 +54,7 @@ class SectorRules:
                     self._phrases[normalise(phrase)].append((sector, float(weight)))
             self._national[sector] = {normalise(p) for p in spec.get("national_terms", [])}
         self._prefix_lengths = sorted({len(p) for p in self._prefixes}, reverse=True)
+        self._longest_from = longest_from(self._phrases)
 
     @classmethod
     def from_file(cls, path: Path) -> SectorRules:
@@ -92,7 +93,8 @@ class SectorRules:
         )
 
     def _match_at(self, toks: list[str], start: int) -> tuple[int, list[tuple[str, float]]]:
-        for end in range(min(len(toks), start + _MAX_PHRASE), start, -1):
+        longest = min(_MAX_PHRASE, self._longest_from.get(toks[start], 0))
+        for end in range(min(len(toks), start + longest), start, -1):
             found = self._phrases.get(" ".join(toks[start:end]))
             if found:
                 return end, found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 _HTML = re.compile(r"<[^>]*>|&[a-z]+;|\[\*+\]")
 _SPLIT = re.compile(r"[^0-9a-z]+")
@@ -36,3 +37,14 @@ def ngrams(toks: list[str], max_len: int) -> list[tuple[int, int, str]]:
         for end in range(min(len(toks), start + max_len), start, -1):
             out.append((start, end, " ".join(toks[start:end])))
     return out
+
+
+def longest_from(phrases: Iterable[str]) -> dict[str, int]:
+    """For each word, the most words a phrase beginning with it has: a matcher trying
+    phrases at a word tries no longer ones (most words begin none, and are tried at
+    once), instead of joining and looking up every length up to its maximum."""
+    longest: dict[str, int] = {}
+    for phrase in phrases:
+        words = phrase.split(" ")
+        longest[words[0]] = max(longest.get(words[0], 0), len(words))
+    return longest
