@@ -52,10 +52,7 @@ class TwilioSender:
         except RequestException as exc:
             if _not_connected(exc):
                 raise TemporarySendError(f"twilio unreachable: {exc}") from exc
-            raise PermanentSendError(
-                f"twilio did not answer, the SMS may or may not have been sent: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+            raise  # Twilio may have it: an unknown outcome (gateway.sending)
         return [message.sid]
 
 
