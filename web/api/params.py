@@ -30,28 +30,21 @@ def bool_arg(name: str) -> bool | None:
     return raw.lower() == "true"
 
 
-def utc_datetime(raw: str) -> datetime:
-    """An ISO 8601 date-time with a zone (`Z` too), in UTC; a ValueError says what is wrong."""
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError("must be an ISO 8601 date-time with a zone") from None
-    if value.tzinfo is None:
-        raise ValueError("must carry a time zone (e.g. +07:00)")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC equivalent
-        raise ValueError("is out of range") from None
-
-
 def datetime_arg(name: str) -> datetime | None:
+    """An ISO 8601 date-time with a zone (`Z` too), in UTC; a 400 that says what is wrong."""
     raw = request.args.get(name)
     if not raw:
         return None
     try:
-        return utc_datetime(raw)
-    except ValueError as exc:
-        abort(400, f"'{name}' {exc}")
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        abort(400, f"'{name}' must be an ISO 8601 date-time with a zone")
+    if value.tzinfo is None:
+        abort(400, f"'{name}' must carry a time zone (e.g. +07:00)")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC equivalent
+        abort(400, f"'{name}' is out of range")
 
 
 def choice_arg(name: str, choices: tuple[str, ...]) -> str | None:

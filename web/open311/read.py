@@ -22,7 +22,7 @@ from models.inbound import InboundMessage
 from models.outbox import OutboundMessage
 from models.regions import Region
 from templates_sms.render import label
-from web.api.params import utc_datetime
+from web.api.params import datetime_arg
 from web.open311 import bp, error, services
 
 DEFAULT_WINDOW = timedelta(days=90)  # the spec's default when no dates are given
@@ -67,16 +67,6 @@ def _public() -> Select:
     )
 
 
-def _date(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return utc_datetime(raw)
-    except ValueError as exc:  # a year-1 date west of UTC was a 500
-        abort(400, f"{name} {exc}")
-
-
 def _ids(raw: str) -> list[int]:
     parts = [p.strip() for p in raw.split(",") if p.strip()]
     if not all(p.isdecimal() and int(p) < MAX_ID for p in parts):
@@ -90,7 +80,7 @@ def list_requests() -> ResponseReturnValue:
     if raw_ids := request.args.get("service_request_id", ""):
         query = query.where(Complaint.tracking_number.in_(_ids(raw_ids)))
     else:
-        start, end = _date("start_date"), _date("end_date")
+        start, end = datetime_arg("start_date"), datetime_arg("end_date")
         if start is None and end is None:
             start = utcnow() - DEFAULT_WINDOW
         if start:
