@@ -24,19 +24,51 @@ class Recorded:
     params: dict[str, str]
 
 
-@dataclass
-class Recorder:
-    """Thread-safe log of requests plus a queue of forced failure statuses."""
+def _recorded(handler: BaseHTTPRequestHandler) -> Recorded:
+    """What the client sent: method, path, headers, and query and form fields (the last of
+    each name)."""
+    parts = urlsplit(handler.path)
+    length = int(handler.headers.get("Content-Length") or 0)
+    body = handler.rfile.read(length).decode() if length else ""
+    fields = parse_qs(parts.query, keep_blank_values=True)
+    fields |= parse_qs(body, keep_blank_values=True)
+    params = {k: v[-1] for k, v in fields.items()}
+    return Recorded(handler.command, parts.path, dict(handler.headers.items()), params)
 
-    requests: list[Recorded] = field(default_factory=list)
-    fail_with: list[int] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+
+class _Quiet(BaseHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _Local:
+    """A server on a free loopback port, in a thread of its own."""
+
     server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.block_on_close = False  # do not wait out a held connection on exit
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+@dataclass
+class Recorder(_Local):
+    """Thread-safe log of requests plus a queue of forced failure statuses."""
+
+    requests: list[Recorded] = field(default_factory=list)
+    fail_with: list[int] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
         with self.lock:
@@ -50,23 +82,15 @@ class Recorder:
     def start(self) -> Recorder:
         recorder = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(_Quiet):
             def _handle(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                params = {
-                    k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()
-                }
-                params.update({k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()})
+                recorded = _recorded(self)
                 with recorder.lock:
-                    recorder.requests.append(
-                        Recorded(self.command, parts.path, dict(self.headers.items()), params)
-                    )
+                    recorder.requests.append(recorded)
                     status = recorder.fail_with.pop(0) if recorder.fail_with else 0
                 if status:
                     self._reply(status, b'{"code": 20500, "message": "forced failure"}')
-                elif parts.path.endswith("/Messages.json"):
+                elif recorded.path.endswith("/Messages.json"):
                     sid = "SM" + uuid.uuid4().hex
                     self._reply(201, json.dumps({"sid": sid, "status": "queued"}).encode())
                 else:
@@ -81,58 +105,31 @@ class Recorder:
 
             do_GET = do_POST = _handle
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 @dataclass
-class Unanswered:
+class Unanswered(_Local):
     """A carrier that takes the whole request, records it, and never answers: it holds the
     connection for `hold_s`, then drops it. The sender cannot know whether the SMS went out."""
 
     hold_s: float
     requests: list[Recorded] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> Unanswered:
         carrier = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(_Quiet):
             def _handle(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                fields = parse_qs(parts.query) | parse_qs(self.rfile.read(length).decode())
-                params = {k: v[-1] for k, v in fields.items()}
-                headers = dict(self.headers.items())
-                carrier.requests.append(Recorded(self.command, parts.path, headers, params))
+                carrier.requests.append(_recorded(self))
                 time.sleep(carrier.hold_s)
                 self.close_connection = True  # no status line: the connection just ends
 
             do_GET = do_POST = _handle
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.block_on_close = False  # do not wait out a held connection on exit
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self._serve(Handler)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
+        self.stop()
