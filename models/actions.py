@@ -13,14 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from config.settings import get_settings
 from models.agencies import Agency, Officer
 from models.base import utcnow
+from models.bulk import RowsInsert
 from models.complaints import Complaint, ComplaintEvent, Status
-from models.db import InsertOrLock, InsertSkippingDuplicates, after_commit
+from models.db import InsertOrLock, after_commit
 from models.directory import AgencyRef, active_agencies
 from models.inbound import InboundMessage
 from models.officers import coordinator_for, officers_by_agency
@@ -69,15 +70,10 @@ RECENT = (
     )
     .order_by(Complaint.id)
 )
-_COMPLAINTS = Complaint.__table__
-_INSERT_COMPLAINTS = insert(_COMPLAINTS).returning(
-    _COMPLAINTS.c.id, _COMPLAINTS.c.tracking_number, sort_by_parameter_order=True
-)
-_EVENTS = ComplaintEvent.__table__
-_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
-_OUTBOX = OutboundMessage.__table__
-_QUEUE_SMS = InsertSkippingDuplicates(_OUTBOX, "idempotency_key").returning(
-    _OUTBOX.c.id, _OUTBOX.c.idempotency_key
+_INSERT_COMPLAINTS = RowsInsert(Complaint.__table__, ("id", "tracking_number"))
+_INSERT_EVENTS = RowsInsert(ComplaintEvent.__table__, ("id",))
+_QUEUE_SMS = RowsInsert(
+    OutboundMessage.__table__, ("id", "idempotency_key"), skip_duplicates_of=("idempotency_key",)
 )
 
 
@@ -167,8 +163,7 @@ def queue_sms_many(session: Session, messages: Sequence[Sms]) -> dict[str, int]:
         }
         for m in unique
     ]
-    result = session.execute(_QUEUE_SMS, rows)  # executemany: one round trip for all rows
-    created = {key: row_id for row_id, key in result}
+    created = {key: row_id for row_id, key in _QUEUE_SMS(session, rows)}  # one round trip
     wakes = [(created[m.key], m.to.channel, m.to.link) for m in unique if m.key in created]
     if wakes:
         after_commit(session, lambda: wake_outbox(wakes))
@@ -344,7 +339,7 @@ def file_complaints(
                 **_assignment(agency, due),  # the same columns either way: one statement
             }
         )
-    inserted = session.execute(_INSERT_COMPLAINTS, rows).all()
+    inserted = _INSERT_COMPLAINTS(session, rows)
     complaints = [
         Filed(
             complaint_id,
@@ -399,7 +394,10 @@ def _event_row(
 
 def _insert_events(session: Session, rows: list[dict[str, object]], now: datetime) -> list[int]:
     """Audit events in one executemany INSERT; their ids in the order of `rows`."""
-    return list(session.scalars(_INSERT_EVENTS, [{**row, "created_at": now} for row in rows]))
+    return [
+        event_id
+        for (event_id,) in _INSERT_EVENTS(session, [{**row, "created_at": now} for row in rows])
+    ]
 
 
 def reroute_complaint(
