@@ -14,14 +14,18 @@ from fuzz.runner import instrumented, run, seed
 with instrumented():
     from gateway.smpp.codec import (
         DC_DEFAULT,
+        ESC,
+        GSM_BASIC,
+        GSM_EXTENSION,
         decode_mo_text,
         decode_text,
         gsm_decode,
         gsm_encode,
-        gsm_septets,
         text_kind,
     )
     from gateway.smpp.segment import GSM_PART, GSM_SINGLE, UCS2_PART, UCS2_SINGLE, split_text
+
+GSM_CHARS = set(GSM_BASIC.replace(chr(ESC), "")) | set(GSM_EXTENSION.values())
 
 # Ints (data_coding, ref, octet count) come from the end, the octets and the text from the front.
 SEEDS = [
@@ -43,12 +47,11 @@ def one_input(data: bytes) -> None:
     assert (decoded is None) == (text_kind(coding) == "binary")
     assert "\x00" not in decode_mo_text(coding, octets)
 
-    septets = gsm_septets(text)
-    if septets is not None:
+    gsm = set(text) <= GSM_CHARS
+    if gsm:
         assert gsm_decode(gsm_encode(text)) == text
     segments = split_text(text, ref)
     total = len(segments)
-    gsm = septets is not None
     single, part = (GSM_SINGLE, GSM_PART) if gsm else (UCS2_SINGLE * 2, UCS2_PART * 2)
     payloads = [s.short_message[6:] if total > 1 else s.short_message for s in segments]
     for segment, payload in zip(segments, payloads, strict=True):

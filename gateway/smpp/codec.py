@@ -29,8 +29,12 @@ GSM_EXTENSION = {
     0x40: "|",
     0x65: "€",
 }
-_ENCODE_BASIC = {ch: code for code, ch in enumerate(GSM_BASIC) if code != ESC}
-_ENCODE_EXT = {ch: code for code, ch in GSM_EXTENSION.items()}
+# GSM-7 by str.translate: each character to its septet, or to the escape and its septet.
+_TO_SEPTETS = str.maketrans(
+    {ch: chr(code) for code, ch in enumerate(GSM_BASIC) if code != ESC}
+    | {ch: chr(ESC) + chr(code) for code, ch in GSM_EXTENSION.items()}
+)
+_GSM_CHARS = frozenset(chr(point) for point in _TO_SEPTETS)
 
 DC_DEFAULT = 0x00
 DC_IA5 = 0x01
@@ -38,25 +42,22 @@ DC_LATIN1 = 0x03
 DC_UCS2 = 0x08
 
 
-def gsm_septets(text: str) -> list[list[int]] | None:
-    """The septets of each character (one or two with the escape), or None if not GSM-7."""
-    out: list[list[int]] = []
-    for ch in text:
-        if ch in _ENCODE_BASIC:
-            out.append([_ENCODE_BASIC[ch]])
-        elif ch in _ENCODE_EXT:
-            out.append([ESC, _ENCODE_EXT[ch]])
-        else:
-            return None
-    return out
+def gsm_bytes(text: str) -> bytes | None:
+    """Unpacked GSM-7 (one septet per octet, as SMPP carries it), or None if not GSM-7.
+
+    By translation, not a loop a character: every reply the link sends is encoded here.
+    """
+    if not _GSM_CHARS.issuperset(text):
+        return None
+    return text.translate(_TO_SEPTETS).encode("latin-1")
 
 
 def gsm_encode(text: str) -> bytes:
-    """Unpacked GSM-7 (one septet per octet, as SMPP carries it); ValueError if impossible."""
-    septets = gsm_septets(text)
-    if septets is None:
+    """gsm_bytes, or ValueError when the text has a character GSM-7 lacks."""
+    encoded = gsm_bytes(text)
+    if encoded is None:
         raise ValueError("text has characters outside the GSM 03.38 alphabet")
-    return bytes(code for char in septets for code in char)
+    return encoded
 
 
 def gsm_decode(data: bytes) -> str:

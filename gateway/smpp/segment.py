@@ -9,9 +9,10 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway.smpp.codec import DC_DEFAULT, DC_UCS2, gsm_septets
+from gateway.smpp.codec import DC_DEFAULT, DC_UCS2, ESC, gsm_bytes
 
 ESM_UDHI = 0x40
 GSM_SINGLE, GSM_PART = 160, 153
@@ -42,36 +43,40 @@ class RefCounter:
             return next(self._counter) % 256
 
 
-def _chunks(units: list[bytes], limit: int) -> list[bytes]:
-    """Pack indivisible units (a character's bytes) into chunks of at most `limit` octets."""
+def _cut(data: bytes, limit: int, back: Callable[[bytes, int], int]) -> list[bytes]:
+    """`data` in chunks of at most `limit` octets; `back` says how many octets a chunk ending
+    there must give to the next one, so that a pair (a GSM escape and its character, a UTF-16
+    surrogate pair) is never split."""
     chunks: list[bytes] = []
-    current = bytearray()
-    for unit in units:
-        if len(current) + len(unit) > limit:
-            chunks.append(bytes(current))
-            current = bytearray()
-        current += unit
-    chunks.append(bytes(current))
+    start = 0
+    while start < len(data):
+        end = min(start + limit, len(data))
+        if end < len(data):
+            end -= back(data, end)
+        chunks.append(data[start:end])
+        start = end
     return chunks
 
 
-def _ucs2_units(text: str) -> list[bytes]:
-    """UTF-16BE bytes per character: 2 octets, or 4 for a surrogate pair (kept together)."""
-    return [ch.encode("utf-16-be") for ch in text]
+def _escape_back(data: bytes, end: int) -> int:
+    return 1 if data[end - 1] == ESC else 0  # an escape is always the first of its pair
+
+
+def _surrogate_back(data: bytes, end: int) -> int:
+    return 2 if 0xD8 <= data[end - 2] <= 0xDB else 0  # the last unit is a high surrogate
 
 
 def split_text(text: str, ref: int) -> list[Segment]:
     """The submit_sm bodies for `text`; `ref` (0-255) is used only when it needs several parts."""
-    septets = gsm_septets(text)
-    if septets is not None:
-        units = [bytes(char) for char in septets]
-        coding, single, part = DC_DEFAULT, GSM_SINGLE, GSM_PART
+    data = gsm_bytes(text)
+    if data is not None:
+        coding, single, part, back = DC_DEFAULT, GSM_SINGLE, GSM_PART, _escape_back
     else:
-        units = _ucs2_units(text)
-        coding, single, part = DC_UCS2, UCS2_SINGLE * 2, UCS2_PART * 2
-    if sum(len(u) for u in units) <= single:
-        return [Segment(b"".join(units), coding, 0, 1, 1)]
-    chunks = _chunks(units, part)
+        data = text.encode("utf-16-be")
+        coding, single, part, back = DC_UCS2, UCS2_SINGLE * 2, UCS2_PART * 2, _surrogate_back
+    if len(data) <= single:
+        return [Segment(data, coding, 0, 1, 1)]
+    chunks = _cut(data, part, back)
     if len(chunks) > MAX_PARTS:
         raise ValueError(f"text needs {len(chunks)} parts; at most {MAX_PARTS}")
     total = len(chunks)
