@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from config.settings import get_settings
 from models.agencies import Agency, Officer
 from models.base import utcnow
-from models.bulk import RowsInsert
+from models.bulk import RowsInsert, RowsInsertOrLock
 from models.complaints import Complaint, ComplaintEvent, Status
-from models.db import InsertOrLock, after_commit
+from models.db import after_commit
 from models.directory import AgencyRef, active_agencies
 from models.inbound import InboundMessage
 from models.officers import coordinator_for, officers_by_agency
@@ -57,7 +57,7 @@ class Channel:
 
 # The statements of a worker's group, built once: building one and its cache key costs
 # 80-100 us of CPU, and a group runs a dozen (bound parameters carry what changes).
-_REPORTERS = InsertOrLock(Reporter, "msisdn").returning(Reporter)
+_REPORTERS = RowsInsertOrLock(Reporter, "msisdn")
 _AGENCY = select(Agency).where(Agency.code == bindparam("code"), Agency.active)
 RECENT = (
     select(Complaint)
@@ -98,7 +98,7 @@ def ensure_reporters(session: Session, addresses: Iterable[str]) -> dict[str, Re
     if not keys:
         return {}
     rows = [{"msisdn": key, "masked": mask(key.removeprefix("raw:"))} for key in keys]
-    return {reporter.msisdn: reporter for reporter in session.scalars(_REPORTERS, rows)}
+    return {reporter.msisdn: reporter for reporter in _REPORTERS(session, rows)}
 
 
 def text_fingerprint(text: str) -> str:

@@ -1,7 +1,7 @@
 """Multi-row INSERTs whose SQL text is the same for any number of rows, on PostgreSQL.
 
-A worker's group inserts its complaints, their audit events and their
-replies one statement each. Rendered by SQLAlchemy, each is a VALUES list
+A worker's group inserts (or locks) its reporters, then inserts its
+complaints, their audit events and their replies, one statement each. Rendered by SQLAlchemy, each is a VALUES list
 with a placeholder a column and a row: another SQL text for every group
 size, which psycopg converts again (4.5 us a placeholder: a group of 40
 texts is 5 ms of one worker's CPU), prepares again and PostgreSQL plans
@@ -19,12 +19,12 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Row, Table, insert
+from sqlalchemy import Row, Select, Table, insert, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Insert
 
-from models.db import InsertSkippingDuplicates, driver_sql, on_postgresql
+from models.db import InsertOrLock, InsertSkippingDuplicates, driver_sql, on_postgresql
 
 _QUOTE = postgresql.dialect().identifier_preparer.quote
 
@@ -51,13 +51,17 @@ class RowsInsert:
             return []
         if not on_postgresql(session):
             return list(session.execute(self._statement, list(rows)))
+        sql, values = self._as_json(rows)
+        return list(driver_sql(session, sql, (values,)))
+
+    def _as_json(self, rows: Sequence[Mapping[str, object]]) -> tuple[str, str]:
+        """The PostgreSQL statement for rows with these columns, and the rows as its JSON."""
         defaults = {name: value() for name, value in self._defaults.items() if name not in rows[0]}
         if defaults:
             rows = [{**defaults, **row} for row in rows]
         columns = tuple(rows[0])
         sql = self._texts.get(columns) or self._texts.setdefault(columns, self._sql(columns))
-        values = json.dumps(rows, default=_json_value, ensure_ascii=False)
-        return list(driver_sql(session, sql, (values,)))
+        return sql, json.dumps(rows, default=_json_value, ensure_ascii=False)
 
     @cached_property
     def _statement(self) -> Insert:
@@ -80,18 +84,56 @@ class RowsInsert:
                 found[column.name] = lambda call=default.arg: call(None)
         return found
 
-    def _sql(self, columns: tuple[str, ...]) -> str:
+    def _sql(self, columns: tuple[str, ...], rows: str = "%s") -> str:
+        """The statement, its JSON parameter written `rows`."""
         table = _QUOTE(self.table.name)
         names = ", ".join(_QUOTE(name) for name in columns)
         read = ", ".join(f"r.{_QUOTE(name)}" for name in columns)
-        conflict = ", ".join(_QUOTE(name) for name in self.conflict)
         return (
             f"INSERT INTO {table} ({names}) SELECT {read}"
-            f" FROM json_populate_recordset(NULL::{table}, %s::json) WITH ORDINALITY AS r"
-            " ORDER BY r.ordinality"
-            + (f" ON CONFLICT ({conflict}) DO NOTHING" if conflict else "")
+            f" FROM json_populate_recordset(NULL::{table}, CAST({rows} AS json))"
+            " WITH ORDINALITY AS r ORDER BY r.ordinality"
+            + self._on_conflict()
             + f" RETURNING {', '.join(_QUOTE(name) for name in self.returning)}"
         )
+
+    def _on_conflict(self) -> str:
+        conflict = ", ".join(_QUOTE(name) for name in self.conflict)
+        return f" ON CONFLICT ({conflict}) DO NOTHING" if conflict else ""
+
+
+class RowsInsertOrLock(RowsInsert):
+    """INSERT rows of `entity`, and lock those whose `column` value exists already (ON
+    CONFLICT DO UPDATE SET column = excluded.column, the value it has): RETURNING gives both,
+    new and existing, as ORM objects, locked until the transaction ends, in the order given
+    (lock in a fixed order, and two transactions wait for each other instead of deadlocking).
+    """
+
+    def __init__(self, entity: type[Any], column: str) -> None:
+        table = entity.__table__
+        super().__init__(table, [c.name for c in table.columns], (column,))
+        self.entity = entity
+        self._loads: dict[str, Select[Any]] = {}  # by SQL text
+
+    def __call__(self, session: Session, rows: Sequence[Mapping[str, object]]) -> list[Any]:
+        if not rows:
+            return []
+        if not on_postgresql(session):
+            return list(session.scalars(self._statement, list(rows)))
+        sql, values = self._as_json(rows)
+        load = self._loads.get(sql)
+        if load is None:
+            statement = text(sql.replace("%s", ":rows"))
+            load = self._loads.setdefault(sql, select(self.entity).from_statement(statement))
+        return list(session.scalars(load, {"rows": values}))
+
+    @cached_property
+    def _statement(self) -> Insert:
+        return InsertOrLock(self.entity, self.conflict[0]).returning(self.entity)
+
+    def _on_conflict(self) -> str:
+        column = _QUOTE(self.conflict[0])
+        return f" ON CONFLICT ({column}) DO UPDATE SET {column} = excluded.{column}"
 
 
 def _json_value(value: object) -> str:

@@ -12,15 +12,17 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from models.base import utcnow
-from models.bulk import RowsInsert
+from models.bulk import RowsInsert, RowsInsertOrLock
 from models.complaints import ComplaintEvent
 from models.db import make_engine
 from models.migrate import upgrade
 from models.outbox import OutboundMessage, OutboxStatus
+from models.reporters import Reporter
 
 from support import migrated_pg_database
 
 EVENTS = RowsInsert(ComplaintEvent.__table__, ("id",))
+REPORTERS = RowsInsertOrLock(Reporter, "msisdn")
 OUTBOX = RowsInsert(
     OutboundMessage.__table__, ("id", "idempotency_key"), skip_duplicates_of=("idempotency_key",)
 )
@@ -114,4 +116,8 @@ def test_postgresql_runs_one_sql_text_for_any_number_of_rows() -> None:
         for size in (1, 7, 100):
             with Session(pg) as session, session.begin():
                 assert len(EVENTS(session, [_event(n, when) for n in range(size)])) == size
-    assert len(texts) == 1
+                numbers = [{"msisdn": f"+62812{n:07d}", "masked": "x"} for n in range(size)]
+                assert [r.msisdn for r in REPORTERS(session, numbers)] == [
+                    row["msisdn"] for row in numbers
+                ]
+    assert len(texts) == 2  # the events' and the reporters'
