@@ -45,11 +45,18 @@ def set_inbound_listener(listener: InboundListener) -> None:
 
 
 def _storable(value: str) -> str:
-    """Without NUL: PostgreSQL text cannot hold it, and refusing would make a telco retry forever.
+    """What a database can hold: refusing would make a telco retry forever.
 
-    NUL carries nothing in an SMS (handsets and SMSCs pad with it), so it is dropped.
+    NUL carries nothing in an SMS (handsets and SMSCs pad with it), so it is
+    dropped. Half a UTF-16 pair alone (JSON may escape one: "\\ud83d") is no
+    character UTF-8 can write; it becomes U+FFFD, as a decoder would make it.
     """
-    return value.replace("\x00", "")
+    value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
 
 
 def accept(message: Inbound) -> tuple[int, bool]:

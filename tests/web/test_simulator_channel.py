@@ -47,3 +47,15 @@ def test_off_unless_enabled(client: FlaskClient, monkeypatch: pytest.MonkeyPatch
     get_settings.cache_clear()
     assert client.post("/sim/sms", json={"from": "081234567010", "text": "x"}).status_code == 404
     assert "dinonaktifkan" in client.get("/").get_data(as_text=True)
+
+
+def test_a_text_with_a_lone_surrogate_is_stored_with_a_replacement_character(
+    client: FlaskClient,
+) -> None:
+    """JSON may escape half of a UTF-16 pair ("\\ud83d" alone), which no database can store:
+    the text is kept with U+FFFD in its place, not refused with a 500 (the sender retries)."""
+    body = '{"from": "081234567011", "text": "jalan \\ud83d rusak"}'
+    resp = client.post("/sim/sms", data=body, content_type="application/json")
+    assert resp.status_code == 202
+    with session_scope() as session:
+        assert session.get(InboundMessage, resp.json["id"]).text == "jalan \ufffd rusak"
