@@ -154,14 +154,16 @@ def _claim(session: Session, which: ColumnElement[bool], limit: int) -> list[Inb
     return list(session.scalars(statement, {"processed_at": utcnow()}))
 
 
+_LIMIT = bindparam("limit", type_=Integer, literal_execute=True)  # see _claim_oldest
+
+
 @cache
 def _claim_oldest(postgresql: bool) -> Select[tuple[InboundMessage]]:
     """claim_group's statement, built once: building and cache-keying it for every group was
     a third of the claim's Python CPU. The limit is written into the SQL (as in_state does
     the state): bound, a generic plan cannot know how few rows the claim takes, and joined
     them to a scan of the whole table."""
-    limit = bindparam("limit", type_=Integer, literal_execute=True)
-    return _claim_statement(postgresql, true(), limit)
+    return _claim_statement(postgresql, true(), _LIMIT)
 
 
 @cache
@@ -175,12 +177,11 @@ def _claim_in_turn() -> Select[tuple[InboundMessage, bool, int | None]]:
         .cte("turn")
         .prefix_with("MATERIALIZED")
     )
-    limit = bindparam("limit", type_=Integer, literal_execute=True)
     answers = (
         select(turn.c.turn).scalar_subquery().label("turn"),
         directory.version_column().label("directory_version"),
     )
-    return _claim_statement(True, true(), limit, answers)
+    return _claim_statement(True, true(), _LIMIT, answers)
 
 
 def _claim_statement(

@@ -393,7 +393,7 @@ def _event_row(
 
 
 def _insert_events(session: Session, rows: list[dict[str, object]], now: datetime) -> list[int]:
-    """Audit events in one executemany INSERT; their ids in the order of `rows`."""
+    """Audit events in one INSERT; their ids in the order of `rows`."""
     return [
         event_id
         for (event_id,) in _INSERT_EVENTS(session, [{**row, "created_at": now} for row in rows])

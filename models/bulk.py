@@ -45,23 +45,26 @@ class RowsInsert:
         self.conflict = tuple(skip_duplicates_of)
         self._texts: dict[tuple[str, ...], str] = {}  # by the columns given
 
-    def __call__(self, session: Session, rows: Sequence[Mapping[str, object]]) -> list[Row[Any]]:
+    def __call__(self, session: Session, rows: Sequence[Mapping[str, object]]) -> list[Any]:
         """Insert `rows` (dicts with the same keys) in the session's transaction."""
         if not rows:
             return []
         if not on_postgresql(session):
-            return list(session.execute(self._statement, list(rows)))
-        sql, values = self._as_json(rows)
-        return list(driver_sql(session, sql, (values,)))
-
-    def _as_json(self, rows: Sequence[Mapping[str, object]]) -> tuple[str, str]:
-        """The PostgreSQL statement for rows with these columns, and the rows as its JSON."""
+            return self._lite(session, rows)
         defaults = {name: value() for name, value in self._defaults.items() if name not in rows[0]}
         if defaults:
             rows = [{**defaults, **row} for row in rows]
         columns = tuple(rows[0])
         sql = self._texts.get(columns) or self._texts.setdefault(columns, self._sql(columns))
-        return sql, json.dumps(rows, default=_json_value, ensure_ascii=False)
+        return self._run(session, sql, json.dumps(rows, default=_json_value, ensure_ascii=False))
+
+    def _lite(self, session: Session, rows: Sequence[Mapping[str, object]]) -> list[Row[Any]]:
+        """SQLAlchemy's own statement (SQLite)."""
+        return list(session.execute(self._statement, list(rows)))
+
+    def _run(self, session: Session, sql: str, rows: str) -> list[Row[Any]]:
+        """The PostgreSQL statement, `rows` its JSON."""
+        return list(driver_sql(session, sql, (rows,)))
 
     @cached_property
     def _statement(self) -> Insert:
@@ -84,14 +87,13 @@ class RowsInsert:
                 found[column.name] = lambda call=default.arg: call(None)
         return found
 
-    def _sql(self, columns: tuple[str, ...], rows: str = "%s") -> str:
-        """The statement, its JSON parameter written `rows`."""
+    def _sql(self, columns: tuple[str, ...]) -> str:
         table = _QUOTE(self.table.name)
         names = ", ".join(_QUOTE(name) for name in columns)
         read = ", ".join(f"r.{_QUOTE(name)}" for name in columns)
         return (
             f"INSERT INTO {table} ({names}) SELECT {read}"
-            f" FROM json_populate_recordset(NULL::{table}, CAST({rows} AS json))"
+            f" FROM json_populate_recordset(NULL::{table}, CAST(%s AS json))"
             " WITH ORDINALITY AS r ORDER BY r.ordinality"
             + self._on_conflict()
             + f" RETURNING {', '.join(_QUOTE(name) for name in self.returning)}"
@@ -115,17 +117,15 @@ class RowsInsertOrLock(RowsInsert):
         self.entity = entity
         self._loads: dict[str, Select[Any]] = {}  # by SQL text
 
-    def __call__(self, session: Session, rows: Sequence[Mapping[str, object]]) -> list[Any]:
-        if not rows:
-            return []
-        if not on_postgresql(session):
-            return list(session.scalars(self._statement, list(rows)))
-        sql, values = self._as_json(rows)
+    def _lite(self, session: Session, rows: Sequence[Mapping[str, object]]) -> list[Any]:
+        return list(session.scalars(self._statement, list(rows)))
+
+    def _run(self, session: Session, sql: str, rows: str) -> list[Any]:
         load = self._loads.get(sql)
         if load is None:
             statement = text(sql.replace("%s", ":rows"))
             load = self._loads.setdefault(sql, select(self.entity).from_statement(statement))
-        return list(session.scalars(load, {"rows": values}))
+        return list(session.scalars(load, {"rows": rows}))
 
     @cached_property
     def _statement(self) -> Insert:
