@@ -118,6 +118,17 @@ def _session_factory() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
+@lru_cache(maxsize=1)
+def _statement_factory() -> sessionmaker[Session] | None:
+    """Sessions whose every statement commits as it completes; None off PostgreSQL."""
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        return None
+    _session_factory()  # every table mapped
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return sessionmaker(bind=autocommit, expire_on_commit=False)
+
+
 class _OnConflict(ClauseElement):
     """`ON CONFLICT (columns) DO NOTHING`, or `DO UPDATE SET touch = excluded.touch`: the same
     words on PostgreSQL and SQLite."""
@@ -242,7 +253,29 @@ def _drop_after_commit(session: Session) -> None:
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A transaction: commit on success, roll back on error."""
-    session = _session_factory()()
+    with _scope(_session_factory()) as session:
+        yield session
+
+
+@contextmanager
+def statement_scope() -> Iterator[Session]:
+    """Statements that each stand alone: on PostgreSQL each commits as it completes.
+
+    For work of one statement, or of statements each safe to repeat after any
+    of them failed (a link's stored MOs, its sent outcomes, its outbox claim):
+    no BEGIN and COMMIT round trips around it. A busy link runs hundreds of
+    such transactions a second, and those two round trips were a third of the
+    wall time and a fifth of the Python of each (bench/NOTES.md). Off
+    PostgreSQL (SQLite, where the same work takes several statements) a
+    transaction.
+    """
+    with _scope(_statement_factory() or _session_factory()) as session:
+        yield session
+
+
+@contextmanager
+def _scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    session = factory()
     try:
         yield session
         session.commit()
@@ -265,4 +298,5 @@ def reconfigure() -> None:
         get_engine().dispose()
     get_engine.cache_clear()
     _session_factory.cache_clear()
+    _statement_factory.cache_clear()
     get_settings.cache_clear()

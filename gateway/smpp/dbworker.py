@@ -27,7 +27,7 @@ from gateway.smpp.outcomes import Delivered, Outcome
 from gateway.smpp.reassembly import expire_stale, purge_assembled, store_part, store_singles
 from gateway.smpp.receipts import Receipt, id_candidates
 from models.base import utcnow
-from models.db import session_scope
+from models.db import session_scope, statement_scope
 from models.outbox import ReceiptUpdate, mark_failed, mark_retry, mark_sent_many, record_receipts
 from models.phone import mask
 
@@ -100,8 +100,7 @@ class DbWorker(threading.Thread):
 
     def _process(self, batch: list[Item]) -> None:
         try:
-            with session_scope() as session:
-                replies, created = self._apply(session, batch)
+            replies, created = self._commit(batch)
         except UNAVAILABLE as exc:
             self._database_down(batch, exc)
             return
@@ -121,6 +120,34 @@ class DbWorker(threading.Thread):
             reply(ESME_ROK)
         self.on_settled([item.outbound_id for item in batch if isinstance(item, Outcome)])
         self._notify(created)
+
+    def _commit(self, batch: list[Item]) -> tuple[list[Callable[[int], None]], list[int]]:
+        """One-part MOs and sent outcomes as statements that commit themselves, the rest in a
+        transaction (models.db.statement_scope).
+
+        A stored MO is found again by its dedup key and a sent outcome applies once, so each
+        statement may run again after any failure (the batch is retried item by item, and a
+        MO asked for again is stored once). Receipts (read, then written under lock) and the
+        parts of long messages need their transaction; when that one fails, the MOs already
+        committed still wake the workers.
+        """
+        alone = [item for item in batch if _stands_alone(item)]
+        rest = [item for item in batch if not _stands_alone(item)]
+        replies: list[Callable[[int], None]] = []
+        created: list[int] = []
+        if alone:
+            with statement_scope() as session:
+                replies, created = self._apply(session, alone)
+        if rest:
+            try:
+                with session_scope() as session:
+                    more_replies, more_created = self._apply(session, rest)
+            except BaseException:
+                self._notify(created)
+                raise
+            replies += more_replies
+            created += more_created
+        return replies, created
 
     def _database_down(self, batch: list[Item], exc: Exception) -> None:
         delivered = [item for item in batch if isinstance(item, Delivered)]
@@ -270,3 +297,13 @@ class DbWorker(threading.Thread):
         if created:
             log.info("link %s: %d incomplete long messages stored", self.link.name, len(created))
         self._notify(created)
+
+
+def _stands_alone(item: Item) -> bool:
+    """Whether the item's write is one statement that may run again (see DbWorker._commit)."""
+    if isinstance(item, Outcome):
+        return item.kind == "sent"
+    content = item.content
+    return not isinstance(content, Receipt) and not (
+        isinstance(content, MoMessage) and content.concat is not None
+    )

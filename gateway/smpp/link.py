@@ -20,7 +20,7 @@ from gateway.smpp.outcomes import Outcome
 from gateway.smpp.session import Hooks, Session
 from gateway.smpp.submitter import Submitter
 from gateway.smpp.waker import Waker
-from models.db import session_scope
+from models.db import session_scope, statement_scope
 from models.outbox import LEASE, claim_outbound, renew_lease
 from models.queues import LINK_STATE_KEY, SMPP_OUT_KEY
 
@@ -173,7 +173,7 @@ class Link:
         if room <= 0:
             return False
         try:
-            with session_scope() as session:
+            with statement_scope() as session:  # one statement on PostgreSQL
                 claims = claim_outbound(
                     session, channel=self.config.channel, link=self.config.name, limit=room
                 )

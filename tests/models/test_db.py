@@ -23,7 +23,15 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 import models.db
-from models.db import BULK_PARAMS_CACHED, InsertSkippingDuplicates, make_engine
+from models.base import utcnow
+from models.db import (
+    BULK_PARAMS_CACHED,
+    InsertSkippingDuplicates,
+    get_engine,
+    make_engine,
+    session_scope,
+    statement_scope,
+)
 
 from support import PG_SERVER_URL, migrated_pg_database
 
@@ -129,3 +137,24 @@ def test_an_insert_skipping_duplicates_is_compiled_once_and_skips_only_its_own(
     )
     with pytest.raises(IntegrityError):
         insert("other", [{"key": "a", "other": "6"}])
+
+
+def _reporters_seen_elsewhere() -> int:
+    with session_scope() as session:
+        return session.scalar(text("SELECT count(*) FROM reporters WHERE msisdn = '+62811000111'"))
+
+
+def test_a_statement_standing_alone_is_committed_when_it_returns_on_postgresql(
+    db: dict[str, str],
+) -> None:
+    """A busy link's stored MOs and its outbox claims pay no BEGIN and COMMIT round trips on
+    PostgreSQL: another connection sees the row before the scope ends. Off PostgreSQL the
+    scope is a transaction, as session_scope is."""
+    insert = text(
+        "INSERT INTO reporters (msisdn, masked, blocked, created_at) VALUES (:m, :m, false, :t)"
+    )
+    with statement_scope() as session:
+        session.execute(insert, {"m": "+62811000111", "t": utcnow()})
+        seen_before_the_end = _reporters_seen_elsewhere()
+    assert seen_before_the_end == (1 if get_engine().dialect.name == "postgresql" else 0)
+    assert _reporters_seen_elsewhere() == 1
