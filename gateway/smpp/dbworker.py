@@ -122,32 +122,12 @@ class DbWorker(threading.Thread):
         self._notify(created)
 
     def _commit(self, batch: list[Item]) -> tuple[list[Callable[[int], None]], list[int]]:
-        """One-part MOs and sent outcomes as statements that commit themselves, the rest in a
-        transaction (models.db.statement_scope).
-
-        A stored MO is found again by its dedup key and a sent outcome applies once, so each
-        statement may run again after any failure (the batch is retried item by item, and a
-        MO asked for again is stored once). Receipts (read, then written under lock) and the
-        parts of long messages need their transaction; when that one fails, the MOs already
-        committed still wake the workers.
-        """
-        alone = [item for item in batch if _stands_alone(item)]
-        rest = [item for item in batch if not _stands_alone(item)]
-        replies: list[Callable[[int], None]] = []
-        created: list[int] = []
-        if alone:
-            with statement_scope() as session:
-                replies, created = self._apply(session, alone)
-        if rest:
-            try:
-                with session_scope() as session:
-                    more_replies, more_created = self._apply(session, rest)
-            except BaseException:
-                self._notify(created)
-                raise
-            replies += more_replies
-            created += more_created
-        return replies, created
+        """A batch whose writes are one statement (one-part MOs only, or sent outcomes only)
+        runs it without BEGIN and COMMIT round trips (models.db.statement_scope); any other
+        in one transaction, committed once: a commit is a flush of PostgreSQL's log."""
+        scope = statement_scope if _one_statement(batch) else session_scope
+        with scope() as session:
+            return self._apply(session, batch)
 
     def _database_down(self, batch: list[Item], exc: Exception) -> None:
         delivered = [item for item in batch if isinstance(item, Delivered)]
@@ -299,11 +279,18 @@ class DbWorker(threading.Thread):
         self._notify(created)
 
 
-def _stands_alone(item: Item) -> bool:
-    """Whether the item's write is one statement that may run again (see DbWorker._commit)."""
-    if isinstance(item, Outcome):
-        return item.kind == "sent"
-    content = item.content
-    return not isinstance(content, Receipt) and not (
-        isinstance(content, MoMessage) and content.concat is not None
-    )
+def _one_statement(batch: list[Item]) -> bool:
+    """Whether the batch writes with one statement: its one-part MOs, or its sent outcomes."""
+    kinds = set()
+    for item in batch:
+        if isinstance(item, Outcome):
+            if item.kind != "sent":
+                return False
+            kinds.add("sent")
+        elif isinstance(item.content, Receipt):
+            return False
+        elif isinstance(item.content, MoMessage):
+            if item.content.concat is not None:
+                return False
+            kinds.add("mo")
+    return len(kinds) <= 1

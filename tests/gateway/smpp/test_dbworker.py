@@ -1,25 +1,24 @@
-"""The link's database thread: what stands alone commits by itself, the rest in a transaction."""
+"""The link's database thread: a batch of one statement commits by itself, any other once."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from gateway.smpp.config import LinkConfig
-from gateway.smpp.dbworker import ESME_ROK, ESME_RX_T_APPN, DbWorker
+from gateway.smpp.dbworker import ESME_ROK, DbWorker
 from gateway.smpp.mo import MoMessage
 from gateway.smpp.outcomes import Delivered
 from gateway.smpp.receipts import Receipt
-from models.db import session_scope
+from models.db import session_scope, statement_scope
 from models.inbound import InboundMessage
-from models.outbox import record_receipts
 
 from support import wait_for
 
@@ -57,30 +56,30 @@ def _stored(worker: DbWorker) -> int:
         return session.scalar(count) or 0
 
 
-def test_mos_committed_before_a_receipt_transaction_fails_still_reach_the_workers(
+def test_a_batch_written_by_one_statement_opens_no_transaction(
     thread: tuple[DbWorker, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One-part MOs commit by themselves; when the receipts' transaction of the same batch then
-    finds the database gone, the SMSC is asked for all of it again, but the MOs already
-    stored are handled now, and their re-delivery stores nothing new."""
+    """A batch of one-part MOs is one statement, committed by itself (on PostgreSQL without
+    BEGIN and COMMIT round trips, models.db.statement_scope); a batch that also holds a
+    receipt is one transaction, committed once. Either way every MO is stored once and
+    answered after it is committed, and the workers are woken for the new ones."""
     worker, woken = thread
-    down = OperationalError("SELECT", {}, Exception("connection refused"))
-    failed: list[bool] = []
+    alone: list[int] = []  # batches run by statements that commit themselves
 
-    def first_batch_down(*args: Any, **kwargs: Any) -> list[bool]:
-        if kwargs["receipts"] and not failed:
-            failed.append(True)
-            raise down
-        return record_receipts(*args, **kwargs)
+    @contextlib.contextmanager
+    def counted() -> Iterator[Session]:
+        alone.append(1)
+        with statement_scope() as session:
+            yield session
 
-    monkeypatch.setattr("gateway.smpp.dbworker.record_receipts", first_batch_down)
+    monkeypatch.setattr("gateway.smpp.dbworker.statement_scope", counted)
+
+    assert _answered(worker, _mo("Jalan rusak"), _mo("Lampu mati")) == [ESME_ROK, ESME_ROK]
+    assert alone == [1]
+    assert _stored(worker) == 2
+
     receipt = Receipt("4f2a01", "delivered", None)
-    mo = _mo("Jalan rusak di depan pasar")
-
-    assert _answered(worker, mo, receipt) == [ESME_RX_T_APPN, ESME_RX_T_APPN]
-    wait_for(lambda: len(woken) == 1, timeout_s=5)
-    assert _stored(worker) == 1
-
-    assert _answered(worker, mo, receipt) == [ESME_ROK, ESME_ROK]
-    assert _stored(worker) == 1
-    assert len(woken) == 1
+    assert _answered(worker, _mo("Sampah"), receipt, _mo("Jalan rusak")) == [ESME_ROK] * 3
+    assert alone == [1]  # a transaction this time
+    assert _stored(worker) == 3
+    wait_for(lambda: len(woken) == 3, timeout_s=5)
