@@ -12,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Label,
+    Row,
     Select,
     bindparam,
     column,
@@ -126,15 +127,24 @@ def claim_group(session: Session) -> list[InboundMessage]:
     """
     if not on_postgresql(session):
         return claim_oldest(session, GROUP)
-    claimed = session.execute(_claim_in_turn(), {"limit": GROUP, "processed_at": utcnow()}).all()
-    messages = [message for message, _, _ in claimed]
+    claimed = _claim_answered(session, _claim_in_turn(), GROUP)
+    messages = [message for message, *_ in claimed]
     turn = bool(claimed) and claimed[0].turn  # nothing claimed: the turn is not known
-    if claimed:
-        directory.read_with(session, claimed[0].directory_version)
     if not turn and len(messages) < GROUP:
         session.execute(_WAIT_TURN)
-        messages += claim_oldest(session, GROUP - len(messages))
+        if messages:
+            messages += claim_oldest(session, GROUP - len(messages))
+        else:  # the directory's version is still to read: with this claim, not on its own
+            messages = [m for m, _ in _claim_answered(session, _claim_reading_version(), GROUP)]
     return messages
+
+
+def _claim_answered(session: Session, statement: Select[Any], limit: int) -> list[Row[Any]]:
+    """A claim that also reads the directory's version: what the group's routing uses."""
+    claimed = session.execute(statement, {"limit": limit, "processed_at": utcnow()}).all()
+    if claimed:
+        directory.read_with(session, claimed[0].directory_version)
+    return claimed
 
 
 def claim_oldest(session: Session, limit: int) -> list[InboundMessage]:
@@ -182,6 +192,15 @@ def _claim_in_turn() -> Select[tuple[InboundMessage, bool, int | None]]:
         directory.version_column().label("directory_version"),
     )
     return _claim_statement(True, true(), _LIMIT, answers)
+
+
+@cache
+def _claim_reading_version() -> Select[tuple[InboundMessage, int | None]]:
+    """claim_group's top-up after it waited its turn, when its first claim found nothing:
+    with the directory's version, which was otherwise a round trip of its own."""
+    return _claim_statement(
+        True, true(), _LIMIT, (directory.version_column().label("directory_version"),)
+    )
 
 
 def _claim_statement(

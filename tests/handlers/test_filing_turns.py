@@ -6,10 +6,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 from handlers import jobs
+from models import directory
 
 from support import migrated_pg_database
 
@@ -81,3 +82,33 @@ def test_a_full_group_is_claimed_beside_the_filing_one(engine: Engine) -> None:
     second.session.close()
     assert not waited, "a backlog of a full group waited for the other worker"
     assert len(second.claimed) == jobs.GROUP
+
+
+def test_a_worker_whose_first_claim_found_nothing_reads_the_directory_version_with_its_next(
+    engine: Engine,
+) -> None:
+    """Everything waiting was the filing worker's: the claim it makes after its turn also
+    reads the directory's version (what its group's routing checks), a round trip less."""
+    arrive(engine, 3)
+    with Session(engine) as filer:
+        jobs.claim_group(filer)
+        second = Claimer(engine)
+        second.start()
+        second.join(0.5)
+        assert second.is_alive(), "claimed beside a partial group being filed"
+        arrive(engine, 2)
+        filer.commit()
+    second.join(WAIT_S)
+    assert len(second.claimed) == 2
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert directory.agencies_version(second.session) == 0  # the directory never changed
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        second.session.close()
+    assert sent == []
