@@ -52,20 +52,27 @@ class Claimer(threading.Thread):
 def test_a_worker_waits_for_the_filing_one_and_takes_what_arrived_meanwhile(
     engine: Engine,
 ) -> None:
-    arrive(engine, 3)
+    second = waiting_for_a_filer(engine, filed=3, before=2, meanwhile=4)
+    assert len(second.claimed) == 6  # the two it found and the four that came while it waited
+    second.session.close()
+
+
+def waiting_for_a_filer(engine: Engine, filed: int, before: int, meanwhile: int) -> Claimer:
+    """A second worker's claim_group while a first one files a partial group of `filed`: it
+    waits for that commit; `before` arrive before it claims, `meanwhile` while it waits."""
+    arrive(engine, filed)
     with Session(engine) as filer:
-        assert len(jobs.claim_group(filer)) == 3
-        arrive(engine, 2)
+        assert len(jobs.claim_group(filer)) == filed
+        arrive(engine, before)
         second = Claimer(engine)
         second.start()
         second.join(0.5)
         assert second.is_alive(), "claimed beside a partial group being filed"
-        arrive(engine, 4)
+        arrive(engine, meanwhile)
         filer.commit()
     second.join(WAIT_S)
     assert not second.is_alive()
-    assert len(second.claimed) == 6  # the two it found and the four that came while it waited
-    second.session.close()
+    return second
 
 
 def test_a_full_group_is_claimed_beside_the_filing_one(engine: Engine) -> None:
@@ -89,16 +96,7 @@ def test_a_worker_whose_first_claim_found_nothing_reads_the_directory_version_wi
 ) -> None:
     """Everything waiting was the filing worker's: the claim it makes after its turn also
     reads the directory's version (what its group's routing checks), a round trip less."""
-    arrive(engine, 3)
-    with Session(engine) as filer:
-        jobs.claim_group(filer)
-        second = Claimer(engine)
-        second.start()
-        second.join(0.5)
-        assert second.is_alive(), "claimed beside a partial group being filed"
-        arrive(engine, 2)
-        filer.commit()
-    second.join(WAIT_S)
+    second = waiting_for_a_filer(engine, filed=3, before=0, meanwhile=2)
     assert len(second.claimed) == 2
     sent: list[str] = []
 
