@@ -6,11 +6,12 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     CursorResult,
     Engine,
     Select,
@@ -116,17 +117,6 @@ def _session_factory() -> sessionmaker[Session]:
     import models.all  # noqa: F401 - every table, so relationships and FKs resolve
 
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
-
-
-@lru_cache(maxsize=1)
-def _statement_factory() -> sessionmaker[Session] | None:
-    """Sessions whose every statement commits as it completes; None off PostgreSQL."""
-    engine = get_engine()
-    if engine.dialect.name != "postgresql":
-        return None
-    _session_factory()  # every table mapped
-    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return sessionmaker(bind=autocommit, expire_on_commit=False)
 
 
 class _OnConflict(ClauseElement):
@@ -257,24 +247,60 @@ def session_scope() -> Iterator[Session]:
         yield session
 
 
-@contextmanager
-def statement_scope() -> Iterator[Session]:
-    """Statements that each stand alone: on PostgreSQL each commits as it completes.
+class HeldConnection:
+    """A connection that one busy thread keeps from one transaction to the next: a link's
+    database thread and its outbox feeder run hundreds a second.
 
-    For work of one statement, or of statements each safe to repeat after any
-    of them failed (a link's stored MOs, its sent outcomes, its outbox claim):
-    no BEGIN and COMMIT round trips around it. A busy link runs hundreds of
-    such transactions a second, and those two round trips were a third of the
-    wall time and a fifth of the Python of each (bench/NOTES.md). Off
-    PostgreSQL (SQLite, where the same work takes several statements) a
-    transaction.
+    A transaction from a pooled session cost 510 us of Python and 1.0 ms wall
+    for one statement, a session on a connection held 230-260 us
+    (bench/NOTES.md). With `autocommit` each statement commits as it
+    completes, without BEGIN and COMMIT round trips: for work of one
+    statement. After it sat idle PING_AFTER_IDLE_S the connection goes back to
+    the pool and the next one comes from there, pinged, so a restart of the
+    server costs no failed batch; after any error too. Off PostgreSQL, pooled
+    sessions in a transaction as everywhere else.
     """
-    with _scope(_statement_factory() or _session_factory()) as session:
-        yield session
+
+    def __init__(self, autocommit: bool = False) -> None:
+        self.autocommit = autocommit
+        self._conn: Connection | None = None
+        self._used = 0.0
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session on the held connection: committed on success, rolled back on error."""
+        if get_engine().dialect.name != "postgresql":
+            with session_scope() as session:
+                yield session
+            return
+        try:
+            with _scope(partial(Session, self._connection(), expire_on_commit=False)) as session:
+                yield session
+        except BaseException:
+            self.close()
+            raise
+        self._used = time.monotonic()
+
+    def close(self) -> None:
+        """Give the connection back to the pool (which drops it if it is broken)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _connection(self) -> Connection:
+        if self._conn is not None and time.monotonic() - self._used >= PING_AFTER_IDLE_S:
+            self.close()
+        if self._conn is None:
+            _session_factory()  # every table mapped
+            conn = get_engine().connect()
+            if self.autocommit:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._conn = conn
+        return self._conn
 
 
 @contextmanager
-def _scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+def _scope(factory: Callable[[], Session]) -> Iterator[Session]:
     session = factory()
     try:
         yield session
@@ -298,5 +324,4 @@ def reconfigure() -> None:
         get_engine().dispose()
     get_engine.cache_clear()
     _session_factory.cache_clear()
-    _statement_factory.cache_clear()
     get_settings.cache_clear()

@@ -27,7 +27,7 @@ from gateway.smpp.outcomes import Delivered, Outcome
 from gateway.smpp.reassembly import expire_stale, purge_assembled, store_part, store_singles
 from gateway.smpp.receipts import Receipt, id_candidates
 from models.base import utcnow
-from models.db import session_scope, statement_scope
+from models.db import HeldConnection
 from models.outbox import ReceiptUpdate, mark_failed, mark_retry, mark_sent_many, record_receipts
 from models.phone import mask
 
@@ -70,6 +70,8 @@ class DbWorker(threading.Thread):
         self._next_purge = 0.0
         self._orphans: list[tuple[Receipt, float]] = []  # (receipt, give up at)
         self.outage = OutageLog(log, f"link {link.name}: database")
+        self._held = HeldConnection()
+        self._alone = HeldConnection(autocommit=True)  # batches of one statement
 
     def put(self, item: Item) -> None:
         self.queue.put(item)
@@ -85,6 +87,8 @@ class DbWorker(threading.Thread):
             except Exception:
                 log.exception("link %s: database thread error", self.link.name)
                 time.sleep(1.0)
+        self._held.close()
+        self._alone.close()
 
     def _take(self) -> list[Item]:
         try:
@@ -123,10 +127,10 @@ class DbWorker(threading.Thread):
 
     def _commit(self, batch: list[Item]) -> tuple[list[Callable[[int], None]], list[int]]:
         """A batch whose writes are one statement (one-part MOs only, or sent outcomes only)
-        runs it without BEGIN and COMMIT round trips (models.db.statement_scope); any other
+        runs it without BEGIN and COMMIT round trips (models.db.HeldConnection); any other
         in one transaction, committed once: a commit is a flush of PostgreSQL's log."""
-        scope = statement_scope if _one_statement(batch) else session_scope
-        with scope() as session:
+        held = self._alone if _one_statement(batch) else self._held
+        with held.session() as session:
             return self._apply(session, batch)
 
     def _database_down(self, batch: list[Item], exc: Exception) -> None:
@@ -264,7 +268,7 @@ class DbWorker(threading.Thread):
             self._next_purge = now_s + PURGE_EVERY_S
         orphans = self._orphans
         try:
-            with session_scope() as session:
+            with self._held.session() as session:
                 now = utcnow()
                 created = expire_stale(session, self.link, now)
                 self._retry_orphans(session)

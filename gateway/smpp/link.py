@@ -20,7 +20,7 @@ from gateway.smpp.outcomes import Outcome
 from gateway.smpp.session import Hooks, Session
 from gateway.smpp.submitter import Submitter
 from gateway.smpp.waker import Waker
-from models.db import session_scope, statement_scope
+from models.db import HeldConnection, session_scope
 from models.outbox import LEASE, claim_outbound, renew_lease
 from models.queues import LINK_STATE_KEY, SMPP_OUT_KEY
 
@@ -64,6 +64,7 @@ class Link:
             for role in roles
         ]
         self.outbox_outage = OutageLog(log, f"link {config.name}: outbox")
+        self._claims = HeldConnection(autocommit=True)  # the feeder's claim is one statement
         self.feeder = threading.Thread(
             target=self._feed, name=f"smpp-feed-{config.name}", daemon=True
         )
@@ -148,6 +149,7 @@ class Link:
                 log.exception("link %s: outbox feeder error", self.config.name)
                 more = False
                 self.stop_event.wait(POLL_S)
+        self._claims.close()
 
     def _renew_leases(self) -> None:
         held = self.submitter.held_ids()
@@ -173,7 +175,7 @@ class Link:
         if room <= 0:
             return False
         try:
-            with statement_scope() as session:  # one statement on PostgreSQL
+            with self._claims.session() as session:
                 claims = claim_outbound(
                     session, channel=self.config.channel, link=self.config.name, limit=room
                 )

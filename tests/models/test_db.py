@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,17 +21,18 @@ from sqlalchemy import (
     text,
     values,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 import models.db
 from models.base import utcnow
 from models.db import (
     BULK_PARAMS_CACHED,
+    HeldConnection,
     InsertSkippingDuplicates,
     get_engine,
     make_engine,
     session_scope,
-    statement_scope,
 )
 
 from support import PG_SERVER_URL, migrated_pg_database
@@ -141,20 +143,72 @@ def test_an_insert_skipping_duplicates_is_compiled_once_and_skips_only_its_own(
 
 def _reporters_seen_elsewhere() -> int:
     with session_scope() as session:
-        return session.scalar(text("SELECT count(*) FROM reporters WHERE msisdn = '+62811000111'"))
+        return session.scalar(text("SELECT count(*) FROM reporters WHERE msisdn LIKE '+62811%'"))
 
 
-def test_a_statement_standing_alone_is_committed_when_it_returns_on_postgresql(
+def _reporter(session: Session, n: int) -> None:
+    session.execute(
+        text(
+            "INSERT INTO reporters (msisdn, masked, blocked, created_at) VALUES (:m, :m, false, :t)"
+        ),
+        {"m": f"+62811000{n:03d}", "t": utcnow()},
+    )
+
+
+def test_a_held_connections_statement_is_committed_when_it_returns_on_postgresql(
     db: dict[str, str],
 ) -> None:
     """A busy link's stored MOs and its outbox claims pay no BEGIN and COMMIT round trips on
-    PostgreSQL: another connection sees the row before the scope ends. Off PostgreSQL the
-    scope is a transaction, as session_scope is."""
-    insert = text(
-        "INSERT INTO reporters (msisdn, masked, blocked, created_at) VALUES (:m, :m, false, :t)"
-    )
-    with statement_scope() as session:
-        session.execute(insert, {"m": "+62811000111", "t": utcnow()})
-        seen_before_the_end = _reporters_seen_elsewhere()
+    PostgreSQL: another connection sees the row before the session ends. Off PostgreSQL
+    it is a transaction, as session_scope is."""
+    held = HeldConnection(autocommit=True)
+    try:
+        with held.session() as session:
+            _reporter(session, 1)
+            seen_before_the_end = _reporters_seen_elsewhere()
+    finally:
+        held.close()
     assert seen_before_the_end == (1 if get_engine().dialect.name == "postgresql" else 0)
     assert _reporters_seen_elsewhere() == 1
+
+
+@pytest.mark.same_in_both_passes
+@pytest.mark.parametrize("autocommit", [False, True])
+def test_a_held_connection_outlives_the_server_dropping_it(
+    monkeypatch: pytest.MonkeyPatch, autocommit: bool
+) -> None:
+    """Kept from one transaction to the next while they come quickly; one the server dropped
+    fails the transaction then in use, and the next one has a new connection. One that sat
+    idle is taken from the pool again, pinged: the server's restart fails nothing."""
+    with migrated_pg_database() as engine:
+        monkeypatch.setattr(models.db, "get_engine", lambda: engine)
+        held = HeldConnection(autocommit=autocommit)
+        pids: list[int] = []
+        numbers = itertools.count()
+
+        def backend() -> int:
+            with held.session() as session:
+                _reporter(session, next(numbers))
+                return int(session.scalar(text("SELECT pg_backend_pid()")))
+
+        def drop(pid: int) -> None:
+            with engine.begin() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+        try:
+            pids += [backend(), backend()]
+            assert pids[0] == pids[1]
+            drop(pids[1])
+            with pytest.raises(OperationalError):
+                backend()
+            pids.append(backend())
+            assert pids[2] != pids[1]
+            monkeypatch.setattr(models.db, "PING_AFTER_IDLE_S", 0.0)  # as if idle for a while
+            drop(pids[2])
+            pids.append(backend())
+            assert pids[3] != pids[2]
+        finally:
+            held.close()
+        with engine.connect() as conn:
+            rows = conn.scalar(text("SELECT count(*) FROM reporters WHERE msisdn LIKE '+62811%'"))
+        assert rows == 4  # not the failed transaction's

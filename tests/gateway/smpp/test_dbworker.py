@@ -17,7 +17,7 @@ from gateway.smpp.dbworker import ESME_ROK, DbWorker
 from gateway.smpp.mo import MoMessage
 from gateway.smpp.outcomes import Delivered
 from gateway.smpp.receipts import Receipt
-from models.db import session_scope, statement_scope
+from models.db import HeldConnection, session_scope
 from models.inbound import InboundMessage
 
 from support import wait_for
@@ -60,19 +60,19 @@ def test_a_batch_written_by_one_statement_opens_no_transaction(
     thread: tuple[DbWorker, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A batch of one-part MOs is one statement, committed by itself (on PostgreSQL without
-    BEGIN and COMMIT round trips, models.db.statement_scope); a batch that also holds a
+    BEGIN and COMMIT round trips, models.db.HeldConnection); a batch that also holds a
     receipt is one transaction, committed once. Either way every MO is stored once and
     answered after it is committed, and the workers are woken for the new ones."""
     worker, woken = thread
     alone: list[int] = []  # batches run by statements that commit themselves
+    session = HeldConnection.session
 
-    @contextlib.contextmanager
-    def counted() -> Iterator[Session]:
-        alone.append(1)
-        with statement_scope() as session:
-            yield session
+    def counted(held: HeldConnection) -> contextlib.AbstractContextManager[Session]:
+        if held.autocommit:
+            alone.append(1)
+        return session(held)
 
-    monkeypatch.setattr("gateway.smpp.dbworker.statement_scope", counted)
+    monkeypatch.setattr(HeldConnection, "session", counted)
 
     assert _answered(worker, _mo("Jalan rusak"), _mo("Lampu mati")) == [ESME_ROK, ESME_ROK]
     assert alone == [1]
