@@ -187,10 +187,7 @@ def _claim_in_turn() -> Select[tuple[InboundMessage, bool, int | None]]:
         .cte("turn")
         .prefix_with("MATERIALIZED")
     )
-    answers = (
-        select(turn.c.turn).scalar_subquery().label("turn"),
-        directory.version_column().label("directory_version"),
-    )
+    answers = (select(turn.c.turn).scalar_subquery().label("turn"), _version_answer())
     return _claim_statement(True, true(), _LIMIT, answers)
 
 
@@ -198,9 +195,12 @@ def _claim_in_turn() -> Select[tuple[InboundMessage, bool, int | None]]:
 def _claim_reading_version() -> Select[tuple[InboundMessage, int | None]]:
     """claim_group's top-up after it waited its turn, when its first claim found nothing:
     with the directory's version, which was otherwise a round trip of its own."""
-    return _claim_statement(
-        True, true(), _LIMIT, (directory.version_column().label("directory_version"),)
-    )
+    return _claim_statement(True, true(), _LIMIT, (_version_answer(),))
+
+
+def _version_answer() -> Label[int]:
+    """The directory's version as a column of a claim's RETURNING (see _claim_answered)."""
+    return directory.version_column().label("directory_version")
 
 
 def _claim_statement(

@@ -141,9 +141,12 @@ def test_an_insert_skipping_duplicates_is_compiled_once_and_skips_only_its_own(
         insert("other", [{"key": "a", "other": "6"}])
 
 
+_OURS = text("SELECT count(*) FROM reporters WHERE msisdn LIKE '+62811%'")
+
+
 def _reporters_seen_elsewhere() -> int:
     with session_scope() as session:
-        return session.scalar(text("SELECT count(*) FROM reporters WHERE msisdn LIKE '+62811%'"))
+        return session.scalar(_OURS)
 
 
 def _reporter(session: Session, n: int) -> None:
@@ -210,5 +213,5 @@ def test_a_held_connection_outlives_the_server_dropping_it(
         finally:
             held.close()
         with engine.connect() as conn:
-            rows = conn.scalar(text("SELECT count(*) FROM reporters WHERE msisdn LIKE '+62811%'"))
+            rows = conn.scalar(_OURS)
         assert rows == 4  # not the failed transaction's
