@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from contextlib import nullcontext
 
@@ -23,6 +24,7 @@ from support import wait_for
 TWILIO_TOKEN = "test-twilio-auth-token"
 PARTNER_TOKEN = "partner-secret-token"
 PUBLIC_URL = "https://gateway.lapor.test"
+STRAY_SAFE_ID = 1_000_000_000  # far above the ids the tests' rows are given
 
 
 def twilio_params(body: str, sender: str, sid: str | None = None) -> dict[str, str]:
@@ -100,6 +102,7 @@ def sending_row(
     recipient: str = "+6281234567802",
     session: Session | None = None,
     status: OutboxStatus = OutboxStatus.SENDING,
+    row_id: int | None = None,
 ) -> int:
     """An outbox row a sender has claimed (status `sending`), as if a job were sending it;
     with status QUEUED, one waiting for a send job.
@@ -107,6 +110,7 @@ def sending_row(
     Added in `session` when given (a test's own database), else committed on its own.
     """
     row = OutboundMessage(
+        id=row_id,
         recipient=recipient,
         sender="1708",
         text="LAPOR! uji",
@@ -138,6 +142,9 @@ def send_through(
         link=link,
         recipient=recipient,
         status=OutboxStatus.QUEUED,
+        # No id a late send job of an earlier test may name: on SQLite the `db` fixture's
+        # DELETE gives ids out again, and the module's worker sent this row first.
+        row_id=STRAY_SAFE_ID + random.randrange(1_000_000),
     )
     gateway.sending.send_outbound([outbound_id])
     return outbox_rows(OutboundMessage.id == outbound_id)[0], retries
