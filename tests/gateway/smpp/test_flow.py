@@ -601,10 +601,10 @@ def test_lease_is_renewed_while_a_throttled_reply_waits(
                 session.execute(select(OutboundMessage.status, OutboundMessage.lease_until)).one()
             )  # type: ignore[return-value]
 
-    first = wait_for(lambda: lease()[0] == "sending" and lease(), timeout_s=10)
+    first = wait_for(lambda: (row := lease())[0] == "sending" and row, timeout_s=10)
     renewed = wait_for(
-        lambda: lease()[0] == "sending" and lease()[1] > first[1] and lease(), timeout_s=5
+        lambda: (row := lease())[0] == "sending" and row[1] > first[1] and row, timeout_s=5
     )
-    assert renewed[0] == "sending"
+    assert renewed[1] > first[1]
     wait_for(lambda: lease()[0] in ("sent", "delivered"), timeout_s=20)
     assert len(sim.sim.submitted) == 1
