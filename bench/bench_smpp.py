@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import csv
 import gc
+import itertools
 import json
 import os
 import statistics
@@ -72,6 +73,8 @@ class Result:
     p99_ms: float
     missing: tuple[str, ...] = ()  # numbers whose reply did not reach the SMSC in time
     cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds by role during the run
+    # number -> (MO pushed, reply complete at the SMSC), time.monotonic() of this process
+    times: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
 
     @property
     def per_second(self) -> float:
@@ -245,6 +248,7 @@ def measure(
         percentile(latencies, 0.99),
         tuple(key for key in pushed if key not in done),
         meter.spent(),
+        {key: (pushed[key].pushed_at, at) for key, at in done.items()},
     )
 
 
@@ -350,8 +354,15 @@ def loss(env: dict[str, str], numbers: list[str]) -> str:
     )
 
 
-def stages(env: dict[str, str], numbers: list[str]) -> str:
-    """Where the paced run's time went, from the database's timestamps (p50 / p99, ms)."""
+STAGES = ("SMSC->stored", "stored->claimed", "claimed->filed", "filed->at SMSC")
+
+
+def stages(env: dict[str, str], paced: Result) -> str:
+    """Where the paced run's time went (p50 / p99, ms), and where the slowest 1% spent theirs.
+
+    The database's timestamps (when the link stored the MO, a worker claimed it,
+    the reply was written) between the SMSC's own two, on this machine's clock.
+    """
     from sqlalchemy import select
 
     from models.complaints import Complaint
@@ -361,29 +372,41 @@ def stages(env: dict[str, str], numbers: list[str]) -> str:
     with connection(env) as conn:
         rows = conn.execute(
             select(
+                InboundMessage.sender,
                 InboundMessage.received_at,
                 InboundMessage.processed_at,
                 OutboundMessage.created_at,
-                OutboundMessage.sent_at,
                 Complaint.created_at,
             )
             .join(OutboundMessage, OutboundMessage.recipient == InboundMessage.sender)
             .outerjoin(Complaint, Complaint.id == InboundMessage.complaint_id)
-            .where(InboundMessage.sender.in_([f"+{n}" for n in numbers]))
+            .where(InboundMessage.sender.in_([f"+{n}" for n in paced.times]))
         ).all()
+    wall = time.time() - time.monotonic()  # the database's times are wall-clock
+    spans = []
+    for sender, *stamps, _ in rows:
+        pushed, replied = paced.times[_digits(sender)]
+        points = [pushed, *(stamp.timestamp() - wall for stamp in stamps), replied]
+        spans.append([(b - a) * 1000 for a, b in itertools.pairwise(points)])
+    if not spans:
+        return "stages: -"
+    slowest = sorted(spans, key=sum)[-max(1, len(spans) // 100) :]
 
-    def spread(pairs: list[float]) -> str:
-        return f"{percentile(pairs, 0.5):.0f}/{percentile(pairs, 0.99):.0f}" if pairs else "-"
+    def column(i: int, of: list[list[float]]) -> list[float]:
+        return [span[i] for span in of]
 
     groups = len({r[4] for r in rows if r[4]})  # a group's complaints share their filing's time
-    ms = [
-        [(b - a).total_seconds() * 1000 for a, b in ((r[i], r[i + 1]) for r in rows) if a and b]
-        for i in range(3)
-    ]
     return (
-        f"stages p50/p99 ms: stored->claimed {spread(ms[0])}, claimed->filed "
-        f"{spread(ms[1])}, filed->sent {spread(ms[2])}; {len(rows) / max(groups, 1):.1f} MOs "
-        "a worker's group"
+        "stages p50/p99 ms: "
+        + ", ".join(
+            f"{name} {percentile(column(i, spans), 0.5):.0f}/{percentile(column(i, spans), 0.99):.0f}"
+            for i, name in enumerate(STAGES)
+        )
+        + "; the slowest 1%, mean: "
+        + ", ".join(
+            f"{name} {statistics.fmean(column(i, slowest)):.0f}" for i, name in enumerate(STAGES)
+        )
+        + f"; {len(rows) / max(groups, 1):.1f} MOs a worker's group"
     )
 
 
@@ -506,7 +529,7 @@ def main() -> None:
             meter = CpuMeter(make_url(env["DATABASE_URL"]).database)
             ours = run_both(sim, meter, "gateway", args, numbers, texts, lambda: analyze(env))
             if not args.transport_only:
-                print("  " + stages(env, numbers.last), flush=True)
+                print("  " + stages(env, ours[1]), flush=True)
             for result in ours:
                 if result.missing:
                     print("  unanswered: " + unanswered(env, result.missing), flush=True)
