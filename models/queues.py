@@ -26,7 +26,8 @@ OUTBOUND_QUEUE = "outbound"
 MAINTENANCE_QUEUE = "maintenance"
 QUEUES = (INBOUND_QUEUE, OUTBOUND_QUEUE, MAINTENANCE_QUEUE)
 SMPP_OUT_KEY = "lapor:smpp:out:{link}"  # list of outbound ids an SMPP link should send
-LINK_STATE_KEY = "lapor:links"  # hash: link name -> JSON state, kept by the link processes
+# hash: "<link>@<process>" -> JSON state, each field kept by the process that runs the link
+LINK_STATE_KEY = "lapor:links"
 
 
 def start_embedded_redis() -> str:
@@ -142,22 +143,67 @@ def wake_outbox(rows: Iterable[tuple[int, str, str]]) -> None:
 LINK_SILENT_S = 60.0
 
 
+def report_link(redis: Redis, link: str, process: str, state: dict[str, Any]) -> None:
+    """Publish what one process knows of the link it runs (`process`: that run's own name).
+
+    A link may run in several gateway processes at once (scale-out, a deploy
+    starting the new process before the old one stops): each keeps its own
+    report, so one reconnecting or stopping never hides another one bound.
+    """
+    redis.hset(LINK_STATE_KEY, f"{link}@{process}", json.dumps(state))
+
+
 def link_states(now: float | None = None) -> dict[str, dict[str, Any]]:
-    """What each transport link last reported about itself (bound, reconnecting...),
-    whether a process still runs it (`running`) and how long ago it said so (`silent_s`)."""
-    now = time.time() if now is None else now
-    states: dict[str, dict[str, Any]] = {}
-    for name, raw in get_redis().hgetall(LINK_STATE_KEY).items():
-        state = json.loads(raw)
-        silent_s = now - float(state.get("at", 0))
-        state["silent_s"] = round(silent_s)
-        if not (state.get("running", True) and silent_s < LINK_SILENT_S):
-            state |= {"running": False, "bound": False}
-        states[name.decode()] = state
+    """What the processes running each transport link last reported (bound, reconnecting...),
+    whether one still runs it (`running`) and how long ago one last said so (`silent_s`).
+
+    The link is running while any process runs it and bound while any is;
+    its `sessions` are those of its best report (bound, then the latest) and
+    `processes` has every report.
+    """
+    reports: dict[str, dict[str, dict[str, Any]]] = {}
+    for _, link, process, state in _reports(now):
+        reports.setdefault(link, {})[process] = state
+    states = {}
+    for link, by_process in reports.items():
+        best = max(by_process.values(), key=lambda s: (s["bound"], s["running"], s["at"]))
+        states[link] = {
+            **best,
+            "running": any(s["running"] for s in by_process.values()),
+            "silent_s": min(s["silent_s"] for s in by_process.values()),
+            "processes": by_process,
+        }
     return states
 
 
-def forget_links(names: Iterable[str]) -> None:
-    """Drop the states of links nobody runs any more (their last word stays until then)."""
-    if names := list(names):
-        get_redis().hdel(LINK_STATE_KEY, *names)
+def forget_silent_links(after_s: float, now: float | None = None) -> None:
+    """Drop the reports of processes that stopped, or fell silent, `after_s` ago or more (a
+    link taken out of SMPP_LINKS for good, the run before a restart); their last word stays
+    until then."""
+    gone = [
+        field
+        for field, _, _, state in _reports(now)
+        if not state["running"] and state["silent_s"] > after_s
+    ]
+    if gone:
+        get_redis().hdel(LINK_STATE_KEY, *gone)
+
+
+def _reports(now: float | None) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Every process's report as (field, link, process, state), not running once silent for
+    LINK_SILENT_S (a report from before per-process reports: process "")."""
+    now = time.time() if now is None else now
+    reports = []
+    for raw_field, raw in get_redis().hgetall(LINK_STATE_KEY).items():
+        field = raw_field.decode()
+        link, at_sign, process = field.rpartition("@")
+        state = json.loads(raw)
+        silent_s = now - float(state.get("at", 0))
+        state["silent_s"] = round(silent_s)
+        state.setdefault("at", 0.0)
+        if not (state.get("running", True) and silent_s < LINK_SILENT_S):
+            state |= {"running": False, "bound": False}
+        state.setdefault("running", True)
+        state["bound"] = bool(state.get("bound"))
+        reports.append((field, link, process, state) if at_sign else (field, field, "", state))
+    return reports

@@ -20,7 +20,7 @@ from models.queues import (
     INBOUND_JOB,
     INBOUND_QUEUE,
     enqueue,
-    forget_links,
+    forget_silent_links,
     link_states,
     wake_outbox,
 )
@@ -112,10 +112,8 @@ def move_stranded(now: datetime) -> int:
     ever, and nobody would see it. How many rows moved.
     """
     try:
+        forget_silent_links(FORGET_LINK_AFTER_S)
         states = link_states()
-        forget_links(
-            n for n, s in states.items() if not s["running"] and s["silent_s"] > FORGET_LINK_AFTER_S
-        )
     except Exception:  # noqa: BLE001 - Redis away: nothing known of the links, nothing moved
         log.warning("sweep: link states unavailable, stranded replies not looked for")
         return 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import os
+import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +24,7 @@ from gateway.smpp.submitter import Submitter
 from gateway.smpp.waker import Waker
 from models.db import HeldConnection, session_scope
 from models.outbox import LEASE, claim_outbound, renew_lease
-from models.queues import LINK_STATE_KEY, SMPP_OUT_KEY
+from models.queues import SMPP_OUT_KEY, report_link
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ class Link:
     ) -> None:
         self.config = config
         self.redis = redis
+        # Its report among those of every process running the link (models.queues.report_link).
+        self.process = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.stop_event = threading.Event()
         self.submitter = Submitter(config, self._report)
         self.waker = Waker(f"smpp-wake-{config.name}", on_inbound)
@@ -118,7 +122,7 @@ class Link:
             "at": time.time(),
         }
         try:
-            self.redis.hset(LINK_STATE_KEY, self.config.name, json.dumps(state))
+            report_link(self.redis, self.config.name, self.process, state)
         except RedisError:
             log.debug("link %s: state not published, Redis unavailable", self.config.name)
 

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 import models.db
 from app import create_app
 from config.settings import get_settings
-from models.queues import LINK_SILENT_S, LINK_STATE_KEY, get_redis
+from models.queues import LINK_SILENT_S, LINK_STATE_KEY, get_redis, report_link
 
 from support import free_port
 
@@ -23,14 +23,16 @@ DOWN = {
 }
 
 
-def _report(name: str, state: dict[str, object], ago_s: float = 0.0) -> None:
+def _report(
+    name: str, state: dict[str, object], ago_s: float = 0.0, process: str = "gw1:4242:0a1b2c"
+) -> None:
     """What an SMPP process publishes about its link (every 10 s), `ago_s` seconds ago."""
-    get_redis().hset(LINK_STATE_KEY, name, json.dumps({**state, "at": time.time() - ago_s}))
+    report_link(get_redis(), name, process, {**state, "at": time.time() - ago_s})
 
 
 def _as_reported(links: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
     return {
-        name: {k: v for k, v in s.items() if k not in ("at", "silent_s")}
+        name: {k: v for k, v in s.items() if k not in ("at", "silent_s", "processes")}
         for name, s in links.items()
     }
 
@@ -99,8 +101,33 @@ def test_a_link_silent_for_a_day_leaves_the_report(db: dict[str, str]) -> None:
     from models.sweep import FORGET_LINK_AFTER_S, sweep_messages
 
     _report("tsel", BOUND)
+    _report("tsel", BOUND, ago_s=FORGET_LINK_AFTER_S + 5, process="gw1:17:before-the-restart")
     _report("old", BOUND, ago_s=FORGET_LINK_AFTER_S + 5)
     _report("gone", BOUND, ago_s=LINK_SILENT_S + 5)  # down for a minute: still shown
+    get_redis().hset(  # as a link reported before reports were per process
+        LINK_STATE_KEY, "older", json.dumps({**BOUND, "at": time.time() - FORGET_LINK_AFTER_S - 5})
+    )
     sweep_messages()
     links = create_app().test_client().get("/healthz").json["links"]
     assert sorted(links) == ["gone", "tsel"]
+    assert list(links["tsel"]["processes"]) == ["gw1:4242:0a1b2c"]
+
+
+def test_a_link_two_processes_run_is_up_while_one_is(db: dict[str, str]) -> None:
+    """Scale-out, or a deploy that starts the new process first: one process stopping or
+    reconnecting does not show the link down while the other is bound."""
+    stopped = {**BOUND, "running": False, "bound": False}
+    _report("tsel", BOUND, process="gw1:100:aa")
+    _report("tsel", DOWN, process="gw2:200:bb")  # refused: the telco allows one bind
+    _report("isat", stopped, process="gw1:100:aa")  # the old process of a deploy, stopped
+    _report("isat", BOUND, ago_s=3, process="gw2:200:bb")
+    _report("xl", stopped, process="gw1:100:aa")
+    _report("xl", DOWN, process="gw2:200:bb")
+    links = create_app().test_client().get("/healthz").json["links"]
+    assert _as_reported(links) == {"tsel": BOUND, "isat": BOUND, "xl": DOWN}
+    assert links["tsel"]["processes"]["gw2:200:bb"]["bound"] is False
+    assert sorted(links["isat"]["processes"]) == ["gw1:100:aa", "gw2:200:bb"]
+    metrics = create_app().test_client().get("/metrics").text
+    assert 'lapor_link_up{link="tsel"} 1.0' in metrics
+    assert 'lapor_link_up{link="isat"} 1.0' in metrics
+    assert 'lapor_link_up{link="xl"} 0.0' in metrics

@@ -78,9 +78,11 @@ def _silent_for(name: str, how_long: timedelta) -> None:
     """As if the link's process had stopped `how_long` ago."""
     from models.queues import LINK_STATE_KEY, get_redis
 
-    state = json.loads(get_redis().hget(LINK_STATE_KEY, name))
-    state["at"] -= how_long.total_seconds()
-    get_redis().hset(LINK_STATE_KEY, name, json.dumps(state))
+    for field, raw in get_redis().hgetall(LINK_STATE_KEY).items():
+        if field.decode().startswith(f"{name}@"):
+            state = json.loads(raw)
+            state["at"] -= how_long.total_seconds()
+            get_redis().hset(LINK_STATE_KEY, field, json.dumps(state))
 
 
 def _filed_over(sim: SimulatorThread, smpp_process: SmppProcess, old: LinkConfig) -> int:
@@ -169,6 +171,34 @@ def test_a_running_link_reports_itself_and_a_stopped_one_is_down(
         assert not later["running"] and not later["bound"]
     finally:
         link.stop(timeout_s=5)
+    assert not link_states()[config.name]["running"]
+
+
+def test_a_link_two_processes_run_stays_up_when_one_stops(
+    sim: SimulatorThread, smpp_db: dict[str, str]
+) -> None:
+    """The old process of a deploy stops after the new one bound: the link never shows down
+    (nor, to the sweep, as a link nobody runs)."""
+    from models.queues import get_redis
+
+    config = link_config(sim)
+    old, new = (
+        Link(config, redis=get_redis(), on_inbound=Inbox(config.name, answer=False))
+        for _ in range(2)
+    )
+    old.start()
+    new.start()
+    try:
+        wait_for(lambda: sim.sim.binds and len(link_states()[config.name]["processes"]) == 2)
+        wait_for(lambda: all(p["bound"] for p in link_states()[config.name]["processes"].values()))
+        old.stop(timeout_s=5)
+        state = link_states()[config.name]
+        assert state["running"] and state["bound"]
+        assert state["processes"][old.process]["running"] is False
+        assert state["processes"][new.process]["bound"] is True
+    finally:
+        old.stop(timeout_s=5)
+        new.stop(timeout_s=5)
     assert not link_states()[config.name]["running"]
 
 
