@@ -17,14 +17,16 @@ def alembic_config() -> Config:
 
 
 def upgrade(revision: str = "head", engine: Engine | None = None) -> None:
+    """Each migration commits on its own (migrations/env.py): one that builds an index
+    CONCURRENTLY must run outside a transaction, and commits those before it."""
     cfg = alembic_config()
-    with (engine or get_engine()).begin() as connection:
+    with (engine or get_engine()).connect() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 
 
 def downgrade(revision: str = "base", engine: Engine | None = None) -> None:
     cfg = alembic_config()
-    with (engine or get_engine()).begin() as connection:
+    with (engine or get_engine()).connect() as connection:
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, revision)

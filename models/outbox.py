@@ -51,6 +51,8 @@ class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
     __table_args__ = (
         Index("ix_outbound_due", "status", "channel", "link", "next_attempt_at"),
+        # A number's replies, for its erasure and export (models/privacy.py).
+        Index("ix_outbound_recipient", "recipient"),
         # Only the rows waiting to be sent, in claim order (see base.in_state).
         Index(
             "ix_outbound_waiting",

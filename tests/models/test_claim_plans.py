@@ -330,3 +330,27 @@ def test_a_group_reads_its_reporters_recent_complaints_not_the_days() -> None:
             rows, blocks = planned(conn, statement, generic=False)
     assert rows == len(group)
     assert blocks <= 4 * len(group)  # an index descent and a row for each, not the day's
+
+
+def test_erasing_a_number_reads_its_replies_not_the_whole_outbox(history: Engine) -> None:
+    """The retention sweep erases every number silent for RETENTION_DAYS, many a run: each
+    erasure must find the number's replies through an index, not read every reply held."""
+    from models.privacy import erase_reporter
+
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def record(*args: Any) -> None:
+        sent.append((args[2], args[3]))
+
+    event.listen(history, "before_cursor_execute", record)
+    try:
+        with Session(history) as session:
+            assert erase_reporter(session, "+6281242")  # the history's 42nd reply's
+            session.rollback()
+    finally:
+        event.remove(history, "before_cursor_execute", record)
+    ((sql, params),) = [(s, p) for s, p in sent if s.startswith("UPDATE outbound_messages")]
+    with history.connect() as conn:
+        plan = generic_plan(conn, sql, {name: f"'{value}'" for name, value in params.items()})
+    assert plan["Plans"][0]["Actual Rows"] == 1
+    assert rows_read(plan, "outbound_messages") <= 4  # its row, not the 20,003 of the outbox
