@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 GROUP = 100  # messages per transaction: one commit for many, a short write lock on SQLite
 DRAIN_S = 1.0  # a job files this long, then hands on: jobs of other queues wait no longer
 FILING_LOCK = 1708  # PostgreSQL advisory lock held by the worker filing a partial group
-_WAIT_TURN = select(func.pg_advisory_xact_lock(FILING_LOCK))
+# A turn held this long is a filer that does not commit (hung, stopped): filed beside it.
+TURN_WAIT_S = 2.0
+_WAIT_TURN = select(func.lapor_wait_turn(FILING_LOCK, bindparam("wait_ms", type_=Integer)))
 
 
 def process_inbound(ids: list[int]) -> None:
@@ -123,7 +125,8 @@ def claim_group(session: Session) -> list[InboundMessage]:
     the other commits, with no RQ round trip in between (bench_smpp.py: a
     quarter less worker CPU a message at 500 MO/s). A full group is filed
     beside the other one: a backlog still has every worker. SQLite has one
-    writer anyway.
+    writer anyway. A turn not given back within TURN_WAIT_S is not waited for
+    any longer: a filer whose transaction never ends must not stop the others.
     """
     if not on_postgresql(session):
         return claim_oldest(session, GROUP)
@@ -131,7 +134,12 @@ def claim_group(session: Session) -> list[InboundMessage]:
     messages = [message for message, *_ in claimed]
     turn = bool(claimed) and claimed[0].turn  # nothing claimed: the turn is not known
     if not turn and len(messages) < GROUP:
-        session.execute(_WAIT_TURN)
+        if not session.scalar(_WAIT_TURN, {"wait_ms": int(TURN_WAIT_S * 1000)}):
+            log.warning(
+                "the filing turn has been held for over %.1f s (a worker hung or stopped while"
+                " filing?): this group is filed beside it",
+                TURN_WAIT_S,
+            )
         if messages:
             messages += claim_oldest(session, GROUP - len(messages))
         else:  # the directory's version is still to read: with this claim, not on its own

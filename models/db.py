@@ -52,7 +52,34 @@ def make_engine(url: str) -> Engine:
         cache_bulk_statements()
     engine = create_engine(url, pool_size=10, max_overflow=20)
     ping_when_idle(engine)
+    if engine.dialect.name == "postgresql":
+        end_idle_transactions(engine)
     return engine
+
+
+IDLE_IN_TRANSACTION_S = 300
+
+
+def end_idle_transactions(engine: Engine) -> None:
+    """PostgreSQL ends a transaction of ours left idle for IDLE_IN_TRANSACTION_S.
+
+    Nothing of ours waits that long inside a transaction. A process that does
+    (stopped, or hung outside Python where RQ's job timeout cannot reach it)
+    holds its rows: a worker's claimed group, which no other worker can take
+    and the sweep cannot requeue, and the filing turn. Ended by the server,
+    its messages are waiting again and another worker files them.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _limit_idle(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        try:
+            dbapi_conn.execute(
+                f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_S}s'"
+            )
+        finally:
+            dbapi_conn.autocommit = autocommit
 
 
 PING_AFTER_IDLE_S = 1.0

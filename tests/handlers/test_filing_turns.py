@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+import models.db
 from handlers import jobs
 from models import directory
 
@@ -110,3 +113,47 @@ def test_a_worker_whose_first_claim_found_nothing_reads_the_directory_version_wi
         event.remove(engine, "before_cursor_execute", record)
         second.session.close()
     assert sent == []
+
+
+def test_a_filer_that_never_commits_does_not_stop_the_other_worker(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker hung while filing (stopped, stuck in a driver, its connection half-open) holds
+    its turn until its transaction ends: the other one waits TURN_WAIT_S, then files its
+    partial group beside it, and what it files is committed while the first still hangs."""
+    monkeypatch.setattr(jobs, "TURN_WAIT_S", 0.5)
+    arrive(engine, 3)
+    with Session(engine) as hung:
+        hung_ids = {message.id for message in jobs.claim_group(hung)}
+        arrive(engine, 2)
+        second = Claimer(engine)
+        second.start()
+        second.join(WAIT_S)
+        assert not second.is_alive(), "waited for a filer that never commits"
+        assert len(second.claimed) == 2 and not hung_ids & set(second.claimed)
+        assert "filed beside it" in caplog.text
+        second.session.commit()  # its group filed while the first one hangs
+        second.session.close()
+        with engine.connect() as conn:
+            states = dict(conn.execute(text("SELECT id, state FROM inbound_messages")).all())
+        assert {states[i] for i in second.claimed} == {"processed"}
+        assert {states[i] for i in hung_ids} == {"received"}  # still the hung worker's
+
+
+def test_the_group_of_a_filer_that_never_commits_is_filed_by_another_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its transaction idle past IDLE_IN_TRANSACTION_S, PostgreSQL ends it: the messages it
+    held are waiting again, and the next claim takes them."""
+    monkeypatch.setattr(models.db, "IDLE_IN_TRANSACTION_S", 1)
+    with migrated_pg_database() as engine:
+        arrive(engine, 3)
+        hung = Session(engine)
+        hung_ids = sorted(message.id for message in jobs.claim_group(hung))
+        time.sleep(1.5)
+        with Session(engine) as other:
+            assert sorted(message.id for message in jobs.claim_group(other)) == hung_ids
+            other.commit()
+        with pytest.raises(DBAPIError, match="idle-in-transaction"):  # if the hung one wakes
+            hung.execute(text("SELECT 1"))
+        hung.close()
