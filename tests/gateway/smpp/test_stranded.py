@@ -186,11 +186,14 @@ def test_a_link_two_processes_run_stays_up_when_one_stops(
         Link(config, redis=get_redis(), on_inbound=Inbox(config.name, answer=False))
         for _ in range(2)
     )
+
+    def processes() -> dict[str, dict[str, object]]:
+        return link_states().get(config.name, {}).get("processes", {})
+
     old.start()
     new.start()
     try:
-        wait_for(lambda: sim.sim.binds and len(link_states()[config.name]["processes"]) == 2)
-        wait_for(lambda: all(p["bound"] for p in link_states()[config.name]["processes"].values()))
+        wait_for(lambda: len(processes()) == 2 and all(p["bound"] for p in processes().values()))
         old.stop(timeout_s=5)
         state = link_states()[config.name]
         assert state["running"] and state["bound"]
