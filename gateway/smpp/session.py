@@ -207,15 +207,23 @@ class Session(threading.Thread):
         client.disconnect()
 
     def _unbind(self, client: Client) -> None:
-        """Unbind and read until the SMSC's unbind_resp (briefly): a clean goodbye."""
+        """Unbind and read until the SMSC's unbind_resp, or its close (briefly): a clean
+        goodbye. Either way the session is unbound, as smpplib then knows too (it warns of a
+        disconnect "in the bound state" otherwise, which would read as a dropped bind)."""
         unbind = smpp.make_pdu("unbind", client=client)
         client.send_pdu(unbind)
         client._socket.settimeout(UNBIND_WAIT_S)
         deadline = time.monotonic() + UNBIND_WAIT_S
-        while time.monotonic() < deadline:
-            pdu = read_pdu(client)
-            if pdu.command == "unbind_resp" and pdu.sequence == unbind.sequence:
+        try:
+            while time.monotonic() < deadline:
+                pdu = read_pdu(client)
+                if pdu.command == "unbind_resp" and pdu.sequence == unbind.sequence:
+                    break
+            else:
                 return
+        except exceptions.ConnectionError:  # closed on our unbind: some SMSCs answer no more
+            pass
+        client.state = consts.SMPP_CLIENT_STATE_OPEN
 
     def _serve(self, client: Client) -> None:
         self._generation += 1

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 BIND_RECEIVER, BIND_TRANSMITTER, BIND_TRANSCEIVER = 0x00000001, 0x00000002, 0x00000009
 ENQUIRE_LINK = 0x00000015
+UNBIND = 0x00000006
 RESP = 0x80000000
 SUBMIT_SM_RESP = 0x80000004
 ESME_RINVPASWD = 0x0000000E
@@ -125,6 +126,7 @@ class Simulator:
         self.submitted: list[Submitted] = []
         self.refused_binds = 0
         self.binds: list[str] = []  # bind command names, in order
+        self.unbinds = 0  # the ESMEs' unbind: how a well-behaved one says goodbye
         self.mute_enquire_link = False  # swallow the ESMEs' enquire_link, as a hung SMSC does
         # Receipts follow their submit_sm_resp on the wire, as an SMSC's do (smpp34 writes its
         # responses and deliver_sm on tasks of its own, in no set order). Early: each receipt
@@ -225,7 +227,7 @@ class Simulator:
         self._connections.update((writer, up_writer))
         up_writer.write(bind)
         await asyncio.gather(
-            self._pipe(reader, up_writer, None, from_esme=True),
+            self._pipe(reader, up_writer, None, esme=writer),
             self._pipe(
                 up_reader,
                 writer,
@@ -238,14 +240,21 @@ class Simulator:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         rewrite: tuple[int, int] | None,
-        from_esme: bool = False,
+        esme: asyncio.StreamWriter | None = None,
     ) -> None:
+        """Relay PDUs one way; `esme`: this way is from the ESME, which that writer answers."""
         try:
             while True:
                 pdu = await _read_pdu(reader)
                 command = struct.unpack(">L", pdu[4:8])[0]
-                if from_esme and command == ENQUIRE_LINK and self.mute_enquire_link:
+                if esme and command == ENQUIRE_LINK and self.mute_enquire_link:
                     continue
+                if esme and command == UNBIND:  # smpp34 closes without an unbind_resp
+                    self.unbinds += 1
+                    esme.write(
+                        struct.pack(">LLLL", 16, UNBIND | RESP, 0, *struct.unpack(">L", pdu[12:16]))
+                    )
+                    await esme.drain()
                 if rewrite and command == rewrite[0]:
                     pdu = pdu[:4] + struct.pack(">L", rewrite[1]) + pdu[8:]
                     rewrite = None

@@ -549,6 +549,23 @@ def test_stopping_lets_the_replies_in_flight_have_their_answers(
     assert [s.destination_addr for s in sim.sim.submitted] == ["6281234567893"]
 
 
+@pytest.mark.parametrize("bind", ["trx", "txrx"])
+def test_a_stopped_link_unbinds_each_session_before_it_closes(
+    sim: SimulatorThread,
+    start_link: Callable[..., tuple[Link, Inbox]],
+    bind: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What a telco engineer expects of a well-behaved ESME: unbind, unbind_resp, then the
+    TCP close; not a socket dropped while bound (nor a log saying so)."""
+    link, _ = start_link(link_config(sim, bind=bind))
+    wait_for(link.bound, timeout_s=10)
+    before = sim.sim.unbinds
+    link.stop(timeout_s=10)
+    assert sim.sim.unbinds - before == len(link.sessions)
+    assert "disconnecting in the bound state" not in caplog.text
+
+
 def test_connection_dropped_mid_burst(
     sim: SimulatorThread, start_link: Callable[..., tuple[Link, Inbox]]
 ) -> None:
