@@ -46,6 +46,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from production import REDIS_URL, REPO, percentile, production_env
@@ -414,7 +415,7 @@ def stages(env: dict[str, str], paced: Result) -> str:
     spans = []
     for sender, *stamps, _ in rows:
         pushed, replied = paced.times[_digits(sender)]
-        points = [pushed, *(stamp.timestamp() - wall for stamp in stamps), replied]
+        points = [pushed, *(_epoch(stamp) - wall for stamp in stamps), replied]
         spans.append([(b - a) * 1000 for a, b in itertools.pairwise(points)])
     if not spans:
         return "stages: -"
@@ -436,6 +437,11 @@ def stages(env: dict[str, str], paced: Result) -> str:
         )
         + f"; {len(rows) / max(groups, 1):.1f} MOs a worker's group"
     )
+
+
+def _epoch(stamp: datetime) -> float:
+    """A database time as seconds since the epoch: stored as UTC, with or without its zone."""
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
 
 
 def unanswered(env: dict[str, str], numbers: tuple[str, ...]) -> str:
