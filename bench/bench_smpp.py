@@ -238,7 +238,7 @@ def measure(
             if parts[key] == total and key in pushed:
                 done[key] = item.at
         time.sleep(0.05)
-    latencies = [(at - pushed[key].pushed_at) * 1000 for key, at in done.items()]
+    times = {key: (pushed[key].pushed_at, at) for key, at in done.items()}
     first = min(mo.pushed_at for mo in pushed.values())
     last = max(done.values(), default=first)
     return Result(
@@ -246,12 +246,17 @@ def measure(
         len(mos),
         len(done),
         last - first,
-        statistics.median(latencies) if latencies else 0.0,
-        percentile(latencies, 0.99),
+        *_p50_p99(times),
         tuple(key for key in pushed if key not in done),
         meter.spent(),
-        {key: (pushed[key].pushed_at, at) for key, at in done.items()},
+        times,
     )
+
+
+def _p50_p99(times: dict[str, tuple[float, float]]) -> tuple[float, float]:
+    """The median and 99th percentile latency (ms) of MOs timed (pushed, reply complete)."""
+    latencies = [(done - pushed) * 1000 for pushed, done in times.values()]
+    return statistics.median(latencies) if latencies else 0.0, percentile(latencies, 0.99)
 
 
 def run_both(
@@ -299,14 +304,12 @@ def pooled(runs: list[Result]) -> Result:
     if len(runs) == 1:
         return runs[0]
     times = {key: span for run in runs for key, span in run.times.items()}
-    latencies = [(done - pushed) * 1000 for pushed, done in times.values()]
     return Result(
         f"{len(runs)} x {runs[0].label}",
         sum(run.sent for run in runs),
         sum(run.answered for run in runs),
         sum(run.seconds for run in runs),
-        statistics.median(latencies) if latencies else 0.0,
-        percentile(latencies, 0.99),
+        *_p50_p99(times),
         tuple(key for run in runs for key in run.missing),
         {role: sum(run.cpu_s.get(role, 0.0) for run in runs) for role in runs[0].cpu_s},
         times,
@@ -420,20 +423,19 @@ def stages(env: dict[str, str], paced: Result) -> str:
     if not spans:
         return "stages: -"
     slowest = sorted(spans, key=sum)[-max(1, len(spans) // 100) :]
-
-    def column(i: int, of: list[list[float]]) -> list[float]:
-        return [span[i] for span in of]
-
+    columns = list(zip(*spans, strict=True))  # each stage's times
+    slowest_columns = list(zip(*slowest, strict=True))
     groups = len({r[4] for r in rows if r[4]})  # a group's complaints share their filing's time
     return (
         "stages p50/p99 ms: "
         + ", ".join(
-            f"{name} {percentile(column(i, spans), 0.5):.0f}/{percentile(column(i, spans), 0.99):.0f}"
-            for i, name in enumerate(STAGES)
+            f"{name} {percentile(list(ms), 0.5):.0f}/{percentile(list(ms), 0.99):.0f}"
+            for name, ms in zip(STAGES, columns, strict=True)
         )
         + "; the slowest 1%, mean: "
         + ", ".join(
-            f"{name} {statistics.fmean(column(i, slowest)):.0f}" for i, name in enumerate(STAGES)
+            f"{name} {statistics.fmean(ms):.0f}"
+            for name, ms in zip(STAGES, slowest_columns, strict=True)
         )
         + f"; {len(rows) / max(groups, 1):.1f} MOs a worker's group"
     )

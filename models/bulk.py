@@ -5,10 +5,11 @@ complaints, their audit events and their replies, one statement each.
 Rendered by SQLAlchemy, each is a VALUES list with a placeholder a column
 and a row: another SQL text for every group size, which psycopg converts
 again (4.5 us a placeholder: a group of 40 texts is 5 ms of one worker's
-CPU), prepares again and PostgreSQL plans again. Groups at 500 MO/s come in every size from 1 to 100, more texts
-than psycopg's caches hold (bench/NOTES.md). On PostgreSQL the rows go as
-one JSON parameter instead, read back as the table's row type: one text,
-converted and prepared once. SQLite runs SQLAlchemy's own statement.
+CPU), prepares again and PostgreSQL plans again. Groups at 500 MO/s come in
+every size from 1 to 100, more texts than psycopg's caches hold
+(bench/NOTES.md). On PostgreSQL the rows go as one JSON parameter instead,
+read back as the table's row type: one text, converted and prepared once.
+SQLite runs SQLAlchemy's own statement.
 """
 
 from __future__ import annotations

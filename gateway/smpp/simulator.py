@@ -251,9 +251,8 @@ class Simulator:
                     continue
                 if esme and command == UNBIND:  # smpp34 closes without an unbind_resp
                     self.unbinds += 1
-                    esme.write(
-                        struct.pack(">LLLL", 16, UNBIND | RESP, 0, *struct.unpack(">L", pdu[12:16]))
-                    )
+                    resp = struct.pack(">LLL", 16, UNBIND | RESP, 0) + pdu[12:16]  # same sequence
+                    esme.write(resp)
                     await esme.drain()
                 if rewrite and command == rewrite[0]:
                     pdu = pdu[:4] + struct.pack(">L", rewrite[1]) + pdu[8:]
